@@ -1,0 +1,182 @@
+import type { Pool } from 'pg';
+import { FencedError, IngestError } from '@clinical-ingest/intake-core';
+import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem } from '../ports.js';
+
+/**
+ * All master-store SQL (PostgreSQL, schema `ingest`, see db/migrations). Queries never log or
+ * echo their parameters; errors are rethrown with a code and without the driver's detail text
+ * (which can quote a value).
+ */
+
+const COMMIT_BATCH = `
+WITH fence AS (
+  UPDATE ingest.partition_offset
+     SET next_offset = $3, published_offset = GREATEST(published_offset, LEAST($4::int8, $3::int8)), updated_at = now()
+   WHERE topic = $1 AND kafka_partition = $2 AND next_offset = $5
+  RETURNING pg_current_xact_id() AS txid
+), txn AS (
+  INSERT INTO ingest.ingest_txn (txid) SELECT txid FROM fence RETURNING txid
+), log AS (
+  INSERT INTO ingest.intake_log (topic, kafka_partition, kafka_offset, record_id, patient_id, event_time, produced_at,
+                                 name, date_of_birth, favorite_color, payload, txid)
+  SELECT $1, $2, t.o, t.r, t.p, to_timestamp(t.e / 1000.0), to_timestamp(t.pr / 1000.0), t.n, t.d, t.c, t.pl, f.txid
+    FROM fence f,
+         unnest($6::int8[], $7::uuid[], $8::uuid[], $9::float8[], $10::float8[], $11::text[], $12::date[], $13::text[], $14::text[])
+           AS t(o, r, p, e, pr, n, d, c, pl)
+  RETURNING 1
+), rej AS (
+  INSERT INTO ingest.rejected_record (topic, kafka_partition, kafka_offset, reason, raw_key, raw_value, produced_at, txid)
+  SELECT $1, $2, t.o, t.reason, t.k, t.v, to_timestamp(t.pr / 1000.0), f.txid
+    FROM fence f, unnest($15::int8[], $16::text[], $17::bytea[], $18::bytea[], $19::float8[]) AS t(o, reason, k, v, pr)
+  RETURNING 1
+), st AS (
+  INSERT INTO ingest.patient_state AS s (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
+  SELECT t.p, t.n, t.d, t.c, to_timestamp(t.e / 1000.0), $2, t.o, f.txid
+    FROM fence f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[]) AS t(p, n, d, c, e, o)
+  ON CONFLICT (patient_id) DO UPDATE
+     SET name = excluded.name, date_of_birth = excluded.date_of_birth, favorite_color = excluded.favorite_color,
+         event_time = excluded.event_time, kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset,
+         rev = s.rev + 1, txid = excluded.txid
+   WHERE (excluded.event_time, excluded.kafka_partition, excluded.kafka_offset) > (s.event_time, s.kafka_partition, s.kafka_offset)
+  RETURNING s.patient_id, s.favorite_color, s.rev
+)
+SELECT NULL::uuid AS patient_id, NULL::text AS favorite_color, (SELECT count(*) FROM fence)::int AS rev
+UNION ALL
+SELECT patient_id, favorite_color, rev FROM st`;
+
+const POSITION = `
+WITH ins AS (
+  INSERT INTO ingest.partition_offset (topic, kafka_partition, next_offset, published_offset)
+  VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING
+  RETURNING next_offset, published_offset
+)
+SELECT next_offset, published_offset FROM ins
+UNION ALL
+SELECT next_offset, published_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2`;
+
+const RESOLVE_IDENTITIES = `
+WITH input AS (
+  SELECT * FROM unnest($1::bytea[], $2::text[], $3::date[]) AS t(id_key, name_norm, dob)
+), ins AS (
+  INSERT INTO ingest.identity (id_key, name_norm, date_of_birth)
+  SELECT id_key, name_norm, dob FROM input ORDER BY id_key
+  ON CONFLICT (id_key) DO NOTHING
+  RETURNING id_key, patient_id
+)
+SELECT id_key, patient_id FROM ins
+UNION ALL
+SELECT i.id_key, i.patient_id FROM ingest.identity i WHERE i.id_key = ANY($1::bytea[])`;
+
+const PUBLIC_STATE_FOR_RANGE = `
+SELECT s.patient_id, s.favorite_color, s.rev FROM ingest.patient_state s
+ WHERE s.patient_id IN (SELECT l.patient_id FROM ingest.intake_log l
+                         WHERE l.topic = $1 AND l.kafka_partition = $2 AND l.kafka_offset >= $3 AND l.kafka_offset < $4)`;
+
+const MARK_PUBLISHED = `
+UPDATE ingest.partition_offset SET published_offset = $3, updated_at = now()
+ WHERE topic = $1 AND kafka_partition = $2 AND published_offset < $3 AND next_offset >= $3`;
+
+export class PgMasterStore implements MasterStore, IdentityStore {
+  constructor(private readonly pool: Pool) {}
+
+  async position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition> {
+    const r = await this.#query<{ next_offset: string; published_offset: string }>('position', POSITION, [topic, partition, initialOffset]);
+    const row = r.rows[0];
+    if (!row) throw new IngestError('POSITION_MISSING', `no stored position for partition ${partition}`, { retriable: true });
+    return { next: Number(row.next_offset), published: Number(row.published_offset) };
+  }
+
+  async commitBatch(b: BatchCommit): Promise<PublicItem[]> {
+    const a = b.accepted;
+    const n = b.newestPerPatient;
+    const rj = b.rejected;
+    const params = [
+      b.topic,
+      b.partition,
+      b.next,
+      b.publishedThrough,
+      b.expectedNext,
+      a.map((x) => x.offset),
+      a.map((x) => x.record.recordId),
+      a.map((x) => x.patientId),
+      a.map((x) => x.record.eventTimeMs),
+      a.map((x) => x.producedAtMs),
+      a.map((x) => x.record.name),
+      a.map((x) => x.record.dateOfBirth),
+      a.map((x) => x.record.favoriteColor),
+      a.map((x) => x.record.payload),
+      rj.map((x) => x.offset),
+      rj.map((x) => x.reason),
+      rj.map((x) => x.key),
+      rj.map((x) => x.value),
+      rj.map((x) => x.producedAtMs),
+      n.map((x) => x.patientId),
+      n.map((x) => x.record.name),
+      n.map((x) => x.record.dateOfBirth),
+      n.map((x) => x.record.favoriteColor),
+      n.map((x) => x.record.eventTimeMs),
+      n.map((x) => x.offset),
+    ];
+    const r = await this.#query<{ patient_id: string | null; favorite_color: string | null; rev: number }>('commit_batch', COMMIT_BATCH, params);
+    const [fence, ...changed] = r.rows;
+    if (!fence || fence.rev !== 1) {
+      throw new FencedError(`partition ${b.partition}: stored offset is no longer ${b.expectedNext}; another consumer owns the partition`);
+    }
+    return changed.map((row) => ({ patientId: row.patient_id!, favoriteColor: row.favorite_color!, rev: row.rev }));
+  }
+
+  async resolve(identities: readonly IdentityToResolve[]): Promise<Map<string, string>> {
+    const wanted = [...identities].sort((x, y) => Buffer.compare(x.key, y.key));
+    const out = new Map<string, string>();
+    // A concurrent insert of the same key by another transaction is invisible to this statement's
+    // snapshot; the second round sees it committed.
+    for (let attempt = 0; attempt < 3 && out.size < wanted.length; attempt++) {
+      const todo = wanted.filter((w) => !out.has(w.keyB64));
+      const r = await this.#query<{ id_key: Buffer; patient_id: string }>('resolve_identities', RESOLVE_IDENTITIES, [
+        todo.map((w) => w.key),
+        todo.map((w) => w.identity.nameNorm),
+        todo.map((w) => w.identity.dateOfBirth),
+      ]);
+      for (const row of r.rows) out.set(row.id_key.toString('base64url'), row.patient_id);
+    }
+    if (out.size < wanted.length) throw new IngestError('IDENTITY_UNRESOLVED', `${wanted.length - out.size} identities left unresolved`, { retriable: true });
+    return out;
+  }
+
+  async publicStateForRange(topic: string, partition: number, from: number, to: number): Promise<PublicItem[]> {
+    const r = await this.#query<{ patient_id: string; favorite_color: string; rev: number }>('public_state_for_range', PUBLIC_STATE_FOR_RANGE, [topic, partition, from, to]);
+    return r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
+  }
+
+  async markPublished(topic: string, partition: number, offset: number): Promise<void> {
+    await this.#query('mark_published', MARK_PUBLISHED, [topic, partition, offset]);
+  }
+
+  async stampCommits(): Promise<number> {
+    const r = await this.#query<{ n: number }>('stamp_commits', 'SELECT ingest.stamp_commits() AS n', []);
+    return r.rows[0]?.n ?? 0;
+  }
+
+  async #query<R extends object>(name: string, text: string, values: unknown[]) {
+    try {
+      return await this.pool.query<R & import('pg').QueryResultRow>({ text, values });
+    } catch (err) {
+      throw dbError(name, err);
+    }
+  }
+}
+
+/** Connection and server-state errors are retriable; constraint and syntax errors are not. */
+export function dbError(operation: string, err: unknown): IngestError {
+  const e = err as { code?: string; message?: string };
+  const sqlstate = typeof e.code === 'string' ? e.code : undefined;
+  const retriable = sqlstate === undefined || /^(08|40|53|57|58)/.test(sqlstate);
+  // The driver's message can quote a value in some errors (e.g. invalid input syntax): keep only the SQLSTATE.
+  return new IngestError(`DB_${sqlstate ?? 'CONNECTION'}`, `database operation ${operation} failed (SQLSTATE ${sqlstate ?? 'none'})`, { retriable, cause: sanitizedCause(err) });
+}
+
+function sanitizedCause(err: unknown): Error {
+  const e = err as { code?: string; name?: string; routine?: string };
+  const out = new Error(`${e.name ?? 'Error'} ${e.code ?? ''} ${e.routine ?? ''}`.trim());
+  return out;
+}

@@ -1,0 +1,59 @@
+import type { Pool } from 'pg';
+import type { PublicItem, PublicStore } from '../ports.js';
+import { dbError } from './pg-master-store.js';
+
+const UPSERT = `
+INSERT INTO anon.patient AS p (patient_id, favorite_color, rev)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])
+ON CONFLICT (patient_id) DO UPDATE SET favorite_color = excluded.favorite_color, rev = excluded.rev
+ WHERE p.rev < excluded.rev`;
+
+/**
+ * The public store on PostgreSQL (schema `anon`, role anon_writer): the seed prototype's stand-in
+ * for the DynamoDB API. The upsert only ever raises rev, so replays are idempotent and an older
+ * state can never overwrite a newer one.
+ */
+export class PgPublicStore implements PublicStore {
+  readonly kind = 'postgres' as const;
+
+  constructor(private readonly pool: Pool) {}
+
+  async put(items: readonly PublicItem[]): Promise<void> {
+    if (items.length === 0) return;
+    try {
+      await this.pool.query(UPSERT, [items.map((i) => i.patientId), items.map((i) => i.favoriteColor), items.map((i) => i.rev)]);
+    } catch (err) {
+      throw dbError('public_upsert', err);
+    }
+  }
+
+  async get(patientIds: readonly string[]): Promise<Map<string, PublicItem>> {
+    const r = await this.pool.query<{ patient_id: string; favorite_color: string; rev: number }>(
+      'SELECT patient_id, favorite_color, rev FROM anon.patient WHERE patient_id = ANY($1::uuid[])',
+      [patientIds],
+    );
+    return new Map(r.rows.map((row) => [row.patient_id, { patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }]));
+  }
+
+  async count(): Promise<number> {
+    const r = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM anon.patient');
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  async *scan(): AsyncIterable<PublicItem[]> {
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const r = await this.pool.query<{ patient_id: string; favorite_color: string; rev: number }>(
+        'SELECT patient_id, favorite_color, rev FROM anon.patient WHERE patient_id > $1 ORDER BY patient_id LIMIT 10000',
+        [after],
+      );
+      if (r.rows.length === 0) return;
+      yield r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
+      after = r.rows[r.rows.length - 1]!.patient_id;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,47 @@
+import { hostname } from 'node:os';
+import { env, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
+import { z } from 'zod';
+
+/**
+ * The consumer's configuration, from the environment. Defaults point at the local platform
+ * (`make up`); on Kubernetes the ConfigMap and Secrets set them.
+ */
+export const consumerConfigShape = {
+  KAFKA_BROKERS: env.list(LOCAL_DEFAULTS.KAFKA_BROKERS),
+  INTAKE_TOPIC: env.string(LOCAL_DEFAULTS.INTAKE_TOPIC),
+  DLQ_TOPIC: env.string(LOCAL_DEFAULTS.DLQ_TOPIC),
+  CONSUMER_GROUP: env.string('intake-consumer'),
+  KAFKA_CLIENT_ID: env.string(`intake-consumer-${hostname()}-${process.pid}`),
+  /** Kafka session timeout: how long a silent member keeps its partitions. */
+  KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000), // thirty seconds
+  /** Longest the broker holds a fetch waiting for data: bounds freshness when traffic is light. */
+  FETCH_MAX_WAIT_MS: env.int(50, 1, 5_000),
+  FETCH_MAX_BYTES_PER_PARTITION: env.int(2 * 1024 * 1024, 64 * 1024), // 2 MiB: ~10k small records
+  FETCH_MAX_BYTES: env.int(16 * 1024 * 1024, 1024 * 1024),
+  /** Partitions processed in parallel by one consumer process. */
+  PARTITION_CONCURRENCY: env.int(3, 1, 64),
+  /** Largest accepted record value; larger ones are rejected as `oversized`. */
+  MAX_RECORD_BYTES: env.int(32 * 1024, 1024, 1024 * 1024),
+  DATABASE_URL: env.string(LOCAL_DEFAULTS.DATABASE_URL),
+  PG_POOL_SIZE: env.int(8, 1, 200),
+  REDIS_URL: env.string(LOCAL_DEFAULTS.REDIS_URL),
+  /** HMAC secret for identity keys (≥ 32 characters). Rotating it re-keys the cache and identity table. */
+  IDENTITY_HMAC_SECRET: z.string().min(32, 'IDENTITY_HMAC_SECRET must be at least 32 characters'),
+  PUBLIC_STORE: env.enum(['dynamodb', 'postgres'], 'dynamodb'),
+  PUBLIC_DATABASE_URL: env.string('postgres://anon_writer@127.0.0.1:15432/clinical'),
+  DYNAMODB_ENDPOINT: z.string().url().optional().default(LOCAL_DEFAULTS.DYNAMODB_ENDPOINT),
+  DYNAMODB_REGION: env.string('us-east-1'),
+  PUBLIC_TABLE: env.string(LOCAL_DEFAULTS.PUBLIC_TABLE),
+  /** BatchWriteItem calls in flight per batch. */
+  DYNAMODB_CONCURRENCY: env.int(16, 1, 256),
+  METRICS_HOST: env.string('127.0.0.1'),
+  METRICS_PORT: env.int(9464, 0, 65535),
+  /** Bound on the whole graceful shutdown; past it the process exits non-zero. */
+  SHUTDOWN_TIMEOUT_MS: env.int(25_000, 1_000),
+};
+
+export type ConsumerConfig = ReturnType<typeof parseConsumerConfig>;
+
+export function parseConsumerConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env) {
+  return loadConfig(consumerConfigShape, source);
+}

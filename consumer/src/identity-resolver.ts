@@ -1,0 +1,54 @@
+import type { IdentityCache, IdentityStore, IdentityToResolve } from './ports.js';
+
+export interface Resolution {
+  /** keyB64 → patient ID for every identity asked for. */
+  readonly patientIds: Map<string, string>;
+  /** The entries the cache lacked, to fill after the batch commits. */
+  readonly toCache: Map<string, string>;
+  readonly hits: number;
+  readonly misses: number;
+}
+
+/**
+ * Bulk identity resolution: one MGET to the cache; the misses in one round trip to the store,
+ * which creates IDs under its UNIQUE constraint. The cache is an optimization only: a failing
+ * cache falls back to the store and changes no ID.
+ */
+export class IdentityResolver {
+  constructor(
+    private readonly store: IdentityStore,
+    private readonly cache: IdentityCache,
+    private readonly onCacheError: (err: unknown) => void = () => {},
+  ) {}
+
+  async resolve(identities: ReadonlyMap<string, IdentityToResolve>): Promise<Resolution> {
+    const keys = [...identities.keys()];
+    const patientIds = new Map<string, string>();
+    if (keys.length === 0) return { patientIds, toCache: new Map(), hits: 0, misses: 0 };
+    let cached: (string | null)[];
+    try {
+      cached = await this.cache.getMany(keys);
+    } catch (err) {
+      this.onCacheError(err);
+      cached = keys.map(() => null);
+    }
+    const missing: IdentityToResolve[] = [];
+    keys.forEach((k, i) => {
+      const hit = cached[i];
+      if (hit) patientIds.set(k, hit);
+      else missing.push(identities.get(k)!);
+    });
+    const toCache = missing.length > 0 ? await this.store.resolve(missing) : new Map<string, string>();
+    for (const [k, v] of toCache) patientIds.set(k, v);
+    return { patientIds, toCache, hits: keys.length - missing.length, misses: missing.length };
+  }
+
+  async fill(entries: ReadonlyMap<string, string>): Promise<void> {
+    if (entries.size === 0) return;
+    try {
+      await this.cache.putMany(entries);
+    } catch (err) {
+      this.onCacheError(err);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createLogger, IdentityKeyer } from '@clinical-ingest/intake-core';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { DynamoPublicStore } from './adapters/dynamo-public-store.js';
+import { KafkaDeadLetters } from './adapters/kafka-dead-letters.js';
+import { PgMasterStore } from './adapters/pg-master-store.js';
+import { PgPublicStore } from './adapters/pg-public-store.js';
+import { RedisIdentityCache } from './adapters/redis-identity-cache.js';
+import { parseConsumerConfig } from './config.js';
+import { IdentityResolver } from './identity-resolver.js';
+import { runConsumer } from './kafka-runner.js';
+import { ConsumerMetrics, serveMetrics } from './metrics.js';
+import { BatchProcessor } from './processor.js';
+import { systemClock, type PublicStore } from './ports.js';
+import { kafkaLogCreator } from './kafka-log.js';
+
+/** The only place real clients are built. */
+async function main(): Promise<void> {
+  const log = createLogger('consumer');
+  const cfg = parseConsumerConfig();
+  const metrics = new ConsumerMetrics();
+
+  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.PG_POOL_SIZE, application_name: 'intake-consumer' });
+  pool.on('error', (err) => log.warn({ err }, 'idle database connection failed'));
+  const redis = new Redis(cfg.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
+
+  let publicStore: PublicStore;
+  if (cfg.PUBLIC_STORE === 'postgres') {
+    const publicPool = new pg.Pool({ connectionString: cfg.PUBLIC_DATABASE_URL, max: cfg.PARTITION_CONCURRENCY + 1, application_name: 'intake-public-writer' });
+    publicPool.on('error', (err) => log.warn({ err }, 'idle public-store connection failed'));
+    publicStore = new PgPublicStore(publicPool);
+  } else {
+    const store = new DynamoPublicStore({
+      client: new DynamoDBClient({ endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION, maxAttempts: 3 }),
+      table: cfg.PUBLIC_TABLE,
+      concurrency: cfg.DYNAMODB_CONCURRENCY,
+    });
+    await store.ensureTable();
+    publicStore = store;
+  }
+
+  const kafka = new Kafka({ clientId: cfg.KAFKA_CLIENT_ID, brokers: cfg.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
+  const dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+  await dlqProducer.connect();
+  const consumer = kafka.consumer({
+    groupId: cfg.CONSUMER_GROUP,
+    sessionTimeout: cfg.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatInterval: Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 10),
+    maxWaitTimeInMs: cfg.FETCH_MAX_WAIT_MS,
+    maxBytesPerPartition: cfg.FETCH_MAX_BYTES_PER_PARTITION,
+    maxBytes: cfg.FETCH_MAX_BYTES,
+    allowAutoTopicCreation: false,
+  });
+
+  const master = new PgMasterStore(pool);
+  const processor = new BatchProcessor({
+    topic: cfg.INTAKE_TOPIC,
+    keyer: new IdentityKeyer(cfg.IDENTITY_HMAC_SECRET),
+    resolver: new IdentityResolver(master, new RedisIdentityCache(redis), (err) => log.warn({ err }, 'identity cache unavailable; resolving in the identity store')),
+    master,
+    publicStore,
+    deadLetters: new KafkaDeadLetters(dlqProducer, cfg.DLQ_TOPIC),
+    clock: systemClock,
+    metrics,
+    log,
+    maxRecordBytes: cfg.MAX_RECORD_BYTES,
+  });
+
+  let ready = false;
+  const server = await serveMetrics(metrics, cfg.METRICS_PORT, cfg.METRICS_HOST, () => ready);
+  const stamper = setInterval(() => {
+    master.stampCommits().catch((err: unknown) => log.warn({ err }, 'stamping commit times failed'));
+  }, 1_000);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error('shutdown timed out');
+      process.exit(1);
+    }, cfg.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    try {
+      await consumer.disconnect(); // stops fetching, lets the running batch finish, leaves the group
+      await processor.flushPublished();
+      clearInterval(stamper);
+      await master.stampCommits().catch(() => 0);
+      await dlqProducer.disconnect();
+      await publicStore.close();
+      await pool.end();
+      await redis.quit();
+      await new Promise<void>((r) => server.close(() => r()));
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    if (!e.payload.restart) void shutdown('CRASH');
+  });
+
+  await runConsumer(consumer, processor, metrics, log, { topic: cfg.INTAKE_TOPIC, partitionConcurrency: cfg.PARTITION_CONCURRENCY });
+  ready = true;
+  log.info({ topic: cfg.INTAKE_TOPIC, group: cfg.CONSUMER_GROUP, publicStore: publicStore.kind, metricsPort: cfg.METRICS_PORT }, 'consuming');
+}
+
+main().catch((err: unknown) => {
+  createLogger('consumer').fatal({ err }, 'consumer failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,119 @@
+import type { Identity, IntakeRecord } from '@clinical-ingest/intake-core';
+
+/**
+ * The batch processor's ports: small interfaces that the adapters (PostgreSQL, Redis, DynamoDB,
+ * Kafka) implement. Only main.ts builds real clients; the processor sees these.
+ */
+
+/** One Kafka message as the processor sees it. Offsets fit a JS number (< 2^53). */
+export interface InboundMessage {
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** The Kafka record timestamp (producer create time), epoch ms. */
+  readonly timestampMs: number;
+}
+
+export interface AcceptedRow {
+  readonly offset: number;
+  readonly producedAtMs: number;
+  readonly record: IntakeRecord;
+  readonly patientId: string;
+}
+
+export interface RejectedRow {
+  readonly offset: number;
+  readonly producedAtMs: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** PHI-free reason code, e.g. `invalid_date:dateOfBirth`. */
+  readonly reason: string;
+}
+
+/** What the public store holds of a patient: nothing else may ever be added. */
+export interface PublicItem {
+  readonly patientId: string;
+  readonly favoriteColor: string;
+  /** Revision of the patient's state in the master store; a write never lowers it. */
+  readonly rev: number;
+}
+
+/** Where a partition's consumption stands in the master store. */
+export interface PartitionPosition {
+  /** The next offset to store; a batch commits only if it starts here (compare-and-set). */
+  readonly next: number;
+  /** Every record below this offset has reached the public store. */
+  readonly published: number;
+}
+
+export interface BatchCommit {
+  readonly topic: string;
+  readonly partition: number;
+  /** The stored next offset this batch continues from (the fence). */
+  readonly expectedNext: number;
+  /** The offset after the last message of the batch. */
+  readonly next: number;
+  /** Records below this offset are known to be in the public store. */
+  readonly publishedThrough: number;
+  readonly accepted: readonly AcceptedRow[];
+  readonly rejected: readonly RejectedRow[];
+  /** The newest accepted row of each patient in the batch (event time, then offset). */
+  readonly newestPerPatient: readonly AcceptedRow[];
+}
+
+export interface MasterStore {
+  /** Loads the partition's stored position, creating it at `initialOffset` if there is none. */
+  position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition>;
+  /**
+   * Writes the batch and moves the partition's offset in one transaction. Throws FencedError when
+   * the stored offset is no longer `expectedNext` (another consumer owns the partition now).
+   * Returns the patients whose current state changed, as the public store must now show them.
+   */
+  commitBatch(batch: BatchCommit): Promise<PublicItem[]>;
+  /** Current public view of the patients touched by records in [from, to) of a partition. */
+  publicStateForRange(topic: string, partition: number, from: number, to: number): Promise<PublicItem[]>;
+  /** Records that everything below `offset` has reached the public store. */
+  markPublished(topic: string, partition: number, offset: number): Promise<void>;
+  /** Copies commit timestamps of finished ingest transactions into the master store. */
+  stampCommits(): Promise<number>;
+}
+
+export interface IdentityToResolve {
+  /** HMAC of the normalized identity, base64url. */
+  readonly keyB64: string;
+  readonly key: Buffer;
+  readonly identity: Identity;
+}
+
+/** The source of truth for patient IDs (PostgreSQL, UNIQUE on the identity key). */
+export interface IdentityStore {
+  /** Returns the patient ID of every identity, creating random IDs for new ones. */
+  resolve(identities: readonly IdentityToResolve[]): Promise<Map<string, string>>;
+}
+
+/** A cache of identity key → patient ID (Redis). Holds no plaintext PHI; may be flushed anytime. */
+export interface IdentityCache {
+  getMany(keysB64: readonly string[]): Promise<(string | null)[]>;
+  putMany(entries: ReadonlyMap<string, string>): Promise<void>;
+}
+
+export interface PublicStore {
+  readonly kind: 'dynamodb' | 'postgres';
+  /** Idempotent upsert of the newest state of each patient (at most one item per patient). */
+  put(items: readonly PublicItem[]): Promise<void>;
+  get(patientIds: readonly string[]): Promise<Map<string, PublicItem>>;
+  count(): Promise<number>;
+  /** Every item, page by page (for validation and exports). */
+  scan(): AsyncIterable<PublicItem[]>;
+  close(): Promise<void>;
+}
+
+export interface DeadLetters {
+  publish(topic: string, partition: number, rows: readonly RejectedRow[]): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

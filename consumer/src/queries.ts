@@ -1,0 +1,31 @@
+import type { Pool } from 'pg';
+
+/** Point-in-time queries over the master store (the SQL functions of db/migrations/003_as_of.sql). */
+
+export interface PatientStateRow {
+  readonly patientId: string;
+  readonly name: string;
+  readonly dateOfBirth: string;
+  readonly favoriteColor: string;
+  readonly eventTime: Date;
+}
+
+const COLUMNS = `patient_id AS "patientId", name, to_char(date_of_birth, 'YYYY-MM-DD') AS "dateOfBirth", favorite_color AS "favoriteColor", event_time AS "eventTime"`;
+
+/** Every patient's state as committed at `at`. */
+export async function stateAsOf(pool: Pool, at: Date): Promise<PatientStateRow[]> {
+  const r = await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_state_as_of($1) ORDER BY patient_id`, [at]);
+  return r.rows;
+}
+
+/** One patient's state as committed at `at`, or undefined if the patient had no record yet. */
+export async function patientAsOf(pool: Pool, patientId: string, at: Date): Promise<PatientStateRow | undefined> {
+  const r = await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_as_of($1, $2)`, [patientId, at]);
+  return r.rows[0];
+}
+
+/** The public store's content at `at`: the projection of the master's state. */
+export async function publicProjectionAsOf(pool: Pool, at: Date): Promise<Map<string, string>> {
+  const r = await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1)', [at]);
+  return new Map(r.rows.map((row) => [row.patient_id, row.favorite_color]));
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * Parses environment variables once at start into a frozen, typed object. Every failure names the
+ * variable, so a misconfigured deployment says what to fix and stops before any client exists.
+ *
+ * ```ts
+ * const cfg = loadConfig({ KAFKA_BROKERS: z.string() }, process.env);
+ * ```
+ */
+export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv | Record<string, string | undefined>): Readonly<z.infer<z.ZodObject<S>>> {
+  const result = z.object(shape).safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  return Object.freeze(result.data) as Readonly<z.infer<z.ZodObject<S>>>;
+}
+
+/** Reusable field parsers for environment variables. */
+export const env = {
+  string: (def?: string) => (def === undefined ? z.string().min(1) : z.string().min(1).default(def)),
+  int: (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def),
+  number: (def: number, min = 0) => z.coerce.number().min(min).default(def),
+  bool: (def: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default(def ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  list: (def: string) =>
+    z
+      .string()
+      .default(def)
+      .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0)),
+  enum: <T extends [string, ...string[]]>(values: T, def: T[number]) => z.enum(values).default(def as never),
+};
+
+/** Shared connection settings, with the local platform's ports as defaults (see scripts/platform.sh). */
+export const LOCAL_DEFAULTS = Object.freeze({
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  INTAKE_TOPIC: 'intake.records.v1',
+  DLQ_TOPIC: 'intake.records.v1.dlq',
+  DATABASE_URL: 'postgres://ingest_app@127.0.0.1:15432/clinical',
+  REDIS_URL: 'redis://127.0.0.1:16379',
+  DYNAMODB_ENDPOINT: 'http://127.0.0.1:18000',
+  PUBLIC_TABLE: 'public_patients',
+});

@@ -1,0 +1,31 @@
+/**
+ * Errors carry a stable code, whether a retry can help, and their cause (after platformatic/kafka
+ * and kafkajs). Messages never hold patient data: they name what failed, not with which values.
+ */
+export class IngestError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IngestError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A consumer lost its partition: another member owns it now and has moved its offset. */
+export class FencedError extends IngestError {
+  constructor(message: string) {
+    super('FENCED', message, { retriable: false });
+    this.name = 'FencedError';
+  }
+}
+
+/** Configuration is missing or wrong; the message names the environment variable. */
+export class ConfigError extends IngestError {
+  constructor(message: string) {
+    super('CONFIG', message, { retriable: false });
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,60 @@
+import { createHash, createHmac } from 'node:crypto';
+
+/**
+ * Identity normalization: two records belong to the same patient when their normalized name and
+ * their date of birth are equal. See ARCHITECTURE §3 "Identity".
+ *
+ * - zero-width and bidi control characters are removed (they are invisible and pasted by accident);
+ * - NFKC folds compatibility forms (full-width letters, ligatures) and composes (NFC ⊂ NFKC);
+ * - full case folding, approximated by upper- then lower-casing (ß → ss, final sigma → σ);
+ * - white space is trimmed and inner runs collapse to one space.
+ * Look-alikes from other scripts (Cyrillic "а" vs Latin "a") are different letters and stay apart.
+ */
+const INVISIBLE = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+const SPACES = /\s+/gu;
+
+export function normalizeName(raw: string): string {
+  const stripped = raw.replace(INVISIBLE, '').normalize('NFKC');
+  const folded = stripped.toUpperCase().toLowerCase().normalize('NFKC');
+  return folded.replace(SPACES, ' ').trim();
+}
+
+/** The identity of a patient: normalized name and ISO date of birth (already strictly validated). */
+export interface Identity {
+  readonly nameNorm: string;
+  readonly dateOfBirth: string;
+}
+
+export function identityOf(name: string, dateOfBirth: string): Identity {
+  return { nameNorm: normalizeName(name), dateOfBirth };
+}
+
+/** Separator that cannot occur in a normalized name (control characters are not letters). */
+const SEP = '\u0000';
+
+/**
+ * The lookup key of an identity: HMAC-SHA-256 under a secret the platform holds. It keys the
+ * Redis cache and the PostgreSQL identity table; it never leaves the master side.
+ */
+export class IdentityKeyer {
+  readonly #secret: Buffer;
+
+  constructor(secret: string | Buffer) {
+    const buf = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+    if (buf.length < 16) throw new Error('identity HMAC secret must be at least 16 bytes');
+    this.#secret = buf;
+  }
+
+  key(identity: Identity): Buffer {
+    return createHmac('sha256', this.#secret).update(identity.nameNorm + SEP + identity.dateOfBirth, 'utf8').digest();
+  }
+}
+
+/**
+ * The Kafka message key: routes all records of one person to one partition, so that one consumer
+ * orders them. It is computed by producers that do not hold the HMAC secret, and so it is a plain
+ * truncated hash; it stays inside Kafka (never in the public store, logs or metrics).
+ */
+export function partitionKey(identity: Identity): string {
+  return createHash('sha256').update(identity.nameNorm + SEP + identity.dateOfBirth, 'utf8').digest('base64url').slice(0, 22);
+}

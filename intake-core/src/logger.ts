@@ -1,0 +1,28 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * Every patient field, wherever it sits in a log object: pino replaces it with "[PHI]". Log
+ * through this logger only (never console.*), so that a field logged by mistake cannot leak.
+ */
+export const PHI_FIELDS = ['name', 'nameNorm', 'dateOfBirth', 'date_of_birth', 'dob', 'payload', 'favoriteColor', 'favorite_color', 'value', 'key', 'record', 'records', 'message', 'identity'];
+
+export const REDACT_PATHS = PHI_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]).filter((p) => p !== 'message');
+
+export function createLogger(name: string, options: LoggerOptions = {}): Logger {
+  return pino({
+    name,
+    level: process.env['LOG_LEVEL'] ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: '[PHI]' },
+    // Errors are logged by code and message only: a cause may quote a query parameter.
+    serializers: { err: serializeError },
+    ...options,
+  });
+}
+
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err };
+  const e = err as Error & { code?: unknown; retriable?: unknown };
+  return { type: e.name, code: e.code, retriable: e.retriable, message: e.message, stack: e.stack };
+}
+
+export type { Logger };

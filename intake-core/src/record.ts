@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { parseDateOfBirth, parseInstant } from './dates.js';
+
+/**
+ * The intake record, version 1: the JSON value of a message on the intake topic.
+ *
+ * ```json
+ * { "v": 1, "recordId": "…uuid…", "name": "…", "dateOfBirth": "1984-02-29",
+ *   "favoriteColor": "teal", "eventTime": "2026-11-25T18:00:00.000Z", "payload": "…" }
+ * ```
+ * `payload` is optional clinical free text (kept in the master store only).
+ */
+export const RECORD_VERSION = 1;
+
+/** Largest accepted message value in bytes: 20 KiB of payload plus the envelope, with headroom. */
+export const DEFAULT_MAX_RECORD_BYTES = 32 * 1024;
+
+/** How far in the future an event time may lie (producer clock skew). */
+export const EVENT_TIME_MAX_SKEW_MS = 5 * 60_000;
+
+export interface IntakeRecord {
+  readonly recordId: string;
+  readonly name: string;
+  readonly dateOfBirth: string;
+  readonly favoriteColor: string;
+  /** Epoch milliseconds. */
+  readonly eventTimeMs: number;
+  readonly payload: string | null;
+}
+
+/** What the producer sends (before decoding). */
+export interface IntakeRecordWire {
+  v: 1;
+  recordId: string;
+  name: string;
+  dateOfBirth: string;
+  favoriteColor: string;
+  eventTime: string;
+  payload?: string;
+}
+
+/**
+ * Why a record was rejected. Codes name a rule and at most a schema field: never a value, so they
+ * can go into DLQ headers, logs and metric labels without carrying PHI.
+ */
+export const REJECT_REASONS = [
+  'oversized',
+  'empty_value',
+  'malformed_json',
+  'not_an_object',
+  'unsupported_version',
+  'unknown_field',
+  'missing_field',
+  'invalid_field',
+  'invalid_date',
+  'future_date',
+  'date_out_of_range',
+  'invalid_event_time',
+  'future_event_time',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export interface Rejection {
+  readonly reason: RejectReason;
+  /** The schema field concerned, when there is one (a field name, never a value). */
+  readonly field?: keyof IntakeRecordWire;
+}
+
+export type DecodeResult = { ok: true; record: IntakeRecord } | { ok: false; rejection: Rejection };
+
+const COLOR = /^\p{L}[\p{L}\p{M} '-]{0,39}$/u;
+
+const wireSchema = z.strictObject({
+  v: z.literal(RECORD_VERSION),
+  recordId: z.uuid(),
+  name: z.string().trim().min(1).max(200).regex(/\p{L}/u),
+  dateOfBirth: z.string(),
+  favoriteColor: z.string().trim().toLowerCase().regex(COLOR),
+  eventTime: z.string(),
+  payload: z.string().optional(),
+});
+
+const FIELDS = new Set<string>(['v', 'recordId', 'name', 'dateOfBirth', 'favoriteColor', 'eventTime', 'payload']);
+
+export interface DecodeOptions {
+  readonly maxBytes?: number;
+}
+
+/** Strictly decodes one message value. Pure: `now` is the consumer's clock. */
+export function decodeRecord(value: Buffer | null, now: Date, options: DecodeOptions = {}): DecodeResult {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  if (value === null || value.length === 0) return reject('empty_value');
+  if (value.length > maxBytes) return reject('oversized');
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch {
+    return reject('malformed_json');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return reject('not_an_object');
+  if ((json as { v?: unknown }).v !== RECORD_VERSION) {
+    return 'v' in json ? reject('unsupported_version') : reject('missing_field', 'v');
+  }
+  const parsed = wireSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') return reject('unknown_field');
+    const field = typeof issue.path[0] === 'string' && FIELDS.has(issue.path[0]) ? (issue.path[0] as keyof IntakeRecordWire) : undefined;
+    const missing = issue.code === 'invalid_type' && field !== undefined && !(field in json);
+    return reject(missing ? 'missing_field' : 'invalid_field', field);
+  }
+  const w = parsed.data;
+  const dob = parseDateOfBirth(w.dateOfBirth, now);
+  if (!dob.ok) return reject(dob.reason, 'dateOfBirth');
+  const eventTimeMs = parseInstant(w.eventTime);
+  if (eventTimeMs === undefined) return reject('invalid_event_time', 'eventTime');
+  if (eventTimeMs > now.getTime() + EVENT_TIME_MAX_SKEW_MS) return reject('future_event_time', 'eventTime');
+  return {
+    ok: true,
+    record: {
+      recordId: w.recordId.toLowerCase(),
+      name: w.name,
+      dateOfBirth: dob.value,
+      favoriteColor: w.favoriteColor,
+      eventTimeMs,
+      payload: w.payload ?? null,
+    },
+  };
+}
+
+function reject(reason: RejectReason, field?: keyof IntakeRecordWire): DecodeResult {
+  return { ok: false, rejection: field === undefined ? { reason } : { reason, field } };
+}
+
+/** `reason` or `reason:field`, the PHI-free code stored with a rejected record and sent in DLQ headers. */
+export function rejectionCode(r: Rejection): string {
+  return r.field === undefined ? r.reason : `${r.reason}:${r.field}`;
+}
+
+export function encodeRecord(r: IntakeRecordWire): Buffer {
+  return Buffer.from(JSON.stringify(r), 'utf8');
+}
