@@ -22,7 +22,7 @@ export async function runConsumer(consumer: Consumer, processor: BatchProcessor,
     // Reconcile positions by key, not by event: forget them all and re-read each one from the
     // master store when its partition's next batch arrives.
     processor.forget();
-    log.info({ assignment: e.payload.memberAssignment, generation: e.payload.groupId }, 'joined group');
+    log.info({ assignment: e.payload.memberAssignment }, 'joined group');
   });
   await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
   await consumer.run({

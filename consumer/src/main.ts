@@ -2,7 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createLogger, IdentityKeyer } from '@clinical-ingest/intake-core';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { DynamoPublicStore } from './adapters/dynamo-public-store.js';
 import { KafkaDeadLetters } from './adapters/kafka-dead-letters.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   }
 
   const kafka = new Kafka({ clientId: cfg.KAFKA_CLIENT_ID, brokers: cfg.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
-  const dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+  const dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await dlqProducer.connect();
   const consumer = kafka.consumer({
     groupId: cfg.CONSUMER_GROUP,

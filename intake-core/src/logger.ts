@@ -4,13 +4,14 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
  * Every patient field, wherever it sits in a log object: pino replaces it with "[PHI]". Log
  * through this logger only (never console.*), so that a field logged by mistake cannot leak.
  */
-export const PHI_FIELDS = ['name', 'nameNorm', 'dateOfBirth', 'date_of_birth', 'dob', 'payload', 'favoriteColor', 'favorite_color', 'value', 'key', 'record', 'records', 'message', 'identity'];
+export const PHI_FIELDS = ['name', 'nameNorm', 'dateOfBirth', 'date_of_birth', 'dob', 'payload', 'favoriteColor', 'favorite_color', 'value', 'key', 'record', 'records', 'identity'];
 
-export const REDACT_PATHS = PHI_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]).filter((p) => p !== 'message');
+export const REDACT_PATHS = PHI_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 
 export function createLogger(name: string, options: LoggerOptions = {}): Logger {
   return pino({
-    name,
+    // `service`, not pino's `name`: "name" is a patient field and is redacted wherever it appears.
+    base: { service: name, pid: process.pid },
     level: process.env['LOG_LEVEL'] ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[PHI]' },
     // Errors are logged by code and message only: a cause may quote a query parameter.

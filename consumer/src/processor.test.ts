@@ -1,0 +1,108 @@
+import { createLogger, encodeRecord, FencedError, IdentityKeyer, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { IdentityResolver } from './identity-resolver.js';
+import { ConsumerMetrics } from './metrics.js';
+import type { InboundMessage } from './ports.js';
+import { BatchProcessor } from './processor.js';
+import { FakeCache, FakeDeadLetters, FakeMaster, FakePublic } from './testing/fakes.js';
+
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+let seq = 0;
+function rec(name: string, dob: string, color: string, eventOffsetMs = 0): IntakeRecordWire {
+  seq++;
+  return {
+    v: 1,
+    recordId: `3f1c2a4e-8b7d-4c1e-9a2b-${String(seq).padStart(12, '0')}`,
+    name,
+    dateOfBirth: dob,
+    favoriteColor: color,
+    eventTime: new Date(NOW - 60_000 + eventOffsetMs).toISOString(),
+  };
+}
+const msgs = (from: number, values: (IntakeRecordWire | string)[]): InboundMessage[] =>
+  values.map((v, i) => ({ offset: from + i, key: null, value: typeof v === 'string' ? Buffer.from(v) : encodeRecord(v), timestampMs: NOW - 100 }));
+
+describe('BatchProcessor', () => {
+  let master: FakeMaster, cache: FakeCache, pub: FakePublic, dlq: FakeDeadLetters, processor: BatchProcessor;
+  const make = () =>
+    new BatchProcessor({
+      topic: 't',
+      keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
+      resolver: new IdentityResolver(master, cache),
+      master,
+      publicStore: pub,
+      deadLetters: dlq,
+      clock: { now: () => NOW },
+      metrics: new ConsumerMetrics(false),
+      log: createLogger('test', { level: 'silent' }),
+    });
+  beforeEach(() => {
+    master = new FakeMaster();
+    cache = new FakeCache();
+    pub = new FakePublic();
+    dlq = new FakeDeadLetters();
+    processor = make();
+  });
+
+  it('gives one patient ID to all records of a person, and publishes only the newest state', async () => {
+    const out = await processor.process(0, msgs(0, [rec('Ada Lovelace', '1965-12-10', 'red', 0), rec('ADA  lovelace', '1965-12-10', 'blue', 10), rec('Ada Lovelace', '1965-12-10', 'green', 5)]));
+    expect(out).toMatchObject({ accepted: 3, rejected: 0, published: 1, next: 3 });
+    expect(new Set(master.log.map((r) => r.patientId)).size).toBe(1);
+    expect([...pub.items.values()].map((i) => i.favoriteColor)).toEqual(['blue']);
+    expect(cache.map.size).toBe(1);
+  });
+
+  it('rejects bad input to the DLQ and the master store without stopping the batch', async () => {
+    const out = await processor.process(0, msgs(0, [rec('A B', '1990-01-01', 'red'), '{nope', rec('C D', '2023-02-30', 'red'), rec('E F', '1991-01-01', 'red')]));
+    expect(out).toMatchObject({ accepted: 2, rejected: 2, next: 4 });
+    expect(master.rejected.map((r) => [r.offset, r.reason])).toEqual([
+      [1, 'malformed_json'],
+      [2, 'invalid_date:dateOfBirth'],
+    ]);
+    expect(dlq.sent.map((s) => s.row.offset)).toEqual([1, 2]);
+  });
+
+  it('skips messages below the stored offset (a replay after a crash before the Kafka commit)', async () => {
+    await processor.process(0, msgs(0, [rec('A B', '1990-01-01', 'red'), rec('C D', '1990-01-01', 'red')]));
+    const fresh = make(); // a restarted consumer
+    const out = await fresh.process(0, msgs(0, [rec('A B', '1990-01-01', 'red'), rec('C D', '1990-01-01', 'red'), rec('E F', '1990-01-01', 'red')]));
+    expect(out).toMatchObject({ skipped: 2, accepted: 1, next: 3 });
+    expect(master.log.map((r) => r.offset)).toEqual([0, 1, 2]);
+  });
+
+  it('a consumer whose partition moved on cannot commit', async () => {
+    const stale = make();
+    await stale.process(0, msgs(0, [rec('A B', '1990-01-01', 'red')]));
+    await processor.process(0, msgs(1, [rec('C D', '1990-01-01', 'red')])); // the new owner moved the offset to 2
+    await expect(stale.process(0, msgs(1, [rec('X Y', '1990-01-01', 'red')]))).rejects.toBeInstanceOf(FencedError);
+    expect(master.log.map((r) => r.offset)).toEqual([0, 1]);
+  });
+
+  it('re-publishes after a takeover when the previous owner crashed before its public write', async () => {
+    await master.position('t', 0, 0);
+    // The previous owner committed offsets 0..1 but never wrote the public store.
+    await master.commitBatch({
+      topic: 't', partition: 0, expectedNext: 0, next: 2, publishedThrough: 0, rejected: [],
+      accepted: [], newestPerPatient: [{ offset: 0, producedAtMs: NOW, patientId: 'p-1', record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } }],
+    });
+    master.log.push({ offset: 0, producedAtMs: NOW, patientId: 'p-1', record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } });
+    expect(pub.items.size).toBe(0);
+    await processor.process(0, msgs(2, [rec('C D', '1990-01-01', 'red')]));
+    expect(pub.items.get('p-1')?.favoriteColor).toBe('red');
+    expect(master.positions.get(0)!.published).toBe(2);
+  });
+
+  it('an older record arriving later changes nothing public', async () => {
+    await processor.process(0, msgs(0, [rec('A B', '1990-01-01', 'red', 1000)]));
+    const out = await processor.process(0, msgs(1, [rec('A B', '1990-01-01', 'blue', 0)]));
+    expect(out.published).toBe(0);
+    expect([...pub.items.values()][0]?.favoriteColor).toBe('red');
+  });
+
+  it('a failing cache changes no ID: the identity store answers', async () => {
+    await processor.process(0, msgs(0, [rec('A B', '1990-01-01', 'red')]));
+    cache.failing = true;
+    await processor.process(0, msgs(1, [rec('a b', '1990-01-01', 'blue', 10)]));
+    expect(new Set(master.log.map((r) => r.patientId)).size).toBe(1);
+  });
+});
