@@ -39,6 +39,7 @@ load_env() {
   eval "$("$ROOT/scripts/platform.sh" env)"
   export PUBLIC_STORE="${PUBLIC_STORE:-dynamodb}"
   # dynalite accepts any credentials; real AWS endpoints take them from the usual AWS variables.
+  export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}" AWS_REGION="${AWS_REGION:-us-east-1}"
   ensure_secret
 }

@@ -2,22 +2,13 @@ import { IdentityKeyer } from '@clinical-ingest/intake-core';
 import type { PublicStore } from '@clinical-ingest/consumer';
 import type { Pool } from 'pg';
 import { generateRecords, type GeneratedRecord } from '../generator.js';
+import type { ProduceSummary } from '../producer.js';
 import { checkMasterAgainstOracle, checkPublicAgainstMaster, countKnownIdentities, unexpectedPublicAttributes, type OracleResult, type PublicConsistency } from './checks.js';
 import { addBuckets, parseHistogram, quantile, subtractBuckets, total, type Buckets } from './histogram.js';
 
 /** The seed's acceptance criteria (ARCHITECTURE §4). */
 export const CRITERIA = Object.freeze({ produceWithinSeconds: 60, completeWithinSeconds: 5, freshnessP99Seconds: 2 });
 
-export interface ProduceSummary {
-  readonly records: number;
-  readonly bytes: number;
-  readonly seconds: number;
-  readonly recordsPerSecond: number;
-  readonly mbPerSecond: number;
-  /** Epoch ms of the first send and of the last acknowledgement. */
-  readonly firstSendAt: number;
-  readonly lastAckAt: number;
-}
 
 export interface ValidationDeps {
   readonly master: Pool;
@@ -94,7 +85,8 @@ export async function runValidation(deps: ValidationDeps, o: ValidationOptions):
   const pollMs = deps.publicStore.kind === 'postgres' ? 50 : 250;
   let completeAt: number | undefined;
   let seen = 0;
-  while (Date.now() - produced.lastAckAt < waitMs) {
+  const lastWrite = produced.lastAckAt ?? Date.now();
+  while (Date.now() - lastWrite < waitMs) {
     seen = await deps.publicStore.count();
     if (seen >= expectedPatients) {
       completeAt = Date.now();
@@ -102,7 +94,7 @@ export async function runValidation(deps: ValidationDeps, o: ValidationOptions):
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
-  const completeAfterSeconds = completeAt === undefined ? undefined : Math.max(0, (completeAt - produced.lastAckAt) / 1000);
+  const completeAfterSeconds = completeAt === undefined ? undefined : Math.max(0, (completeAt - lastWrite) / 1000);
   say(completeAt === undefined ? `public store incomplete after ${waitMs / 1000} s: ${seen} of ${expectedPatients}` : `public store complete ${completeAfterSeconds!.toFixed(2)} s after the last write`);
 
   // Let the in-flight batches of the consumers settle before reading the freshness histograms.

@@ -1,0 +1,3 @@
+export * from './platform.js';
+export * from './processes.js';
+export * from './fakes.js';

@@ -1,0 +1,114 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createLogger, IdentityKeyer, LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { DynamoPublicStore } from '../adapters/dynamo-public-store.js';
+import { PgMasterStore } from '../adapters/pg-master-store.js';
+import { PgPublicStore } from '../adapters/pg-public-store.js';
+import { RedisIdentityCache } from '../adapters/redis-identity-cache.js';
+import { IdentityResolver } from '../identity-resolver.js';
+import { ConsumerMetrics } from '../metrics.js';
+import { BatchProcessor } from '../processor.js';
+import { systemClock, type DeadLetters, type PublicStore } from '../ports.js';
+
+/**
+ * Connections to the local platform's real servers (`make up`) for integration tests. A test
+ * that cannot reach them fails with a message saying so; it never passes silently.
+ */
+export const env = {
+  brokers: (process.env['KAFKA_BROKERS'] ?? LOCAL_DEFAULTS.KAFKA_BROKERS).split(','),
+  appDb: process.env['DATABASE_URL'] ?? LOCAL_DEFAULTS.DATABASE_URL,
+  adminDb: process.env['ADMIN_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:15432/clinical',
+  publicDb: process.env['PUBLIC_DATABASE_URL'] ?? 'postgres://anon_writer@127.0.0.1:15432/clinical',
+  redis: process.env['REDIS_URL'] ?? LOCAL_DEFAULTS.REDIS_URL,
+  dynamo: process.env['DYNAMODB_ENDPOINT'] ?? LOCAL_DEFAULTS.DYNAMODB_ENDPOINT,
+};
+
+export const TEST_SECRET = 'integration-test-identity-secret-0123456789';
+
+export class TestPlatform {
+  readonly app = new pg.Pool({ connectionString: env.appDb, max: 6 });
+  readonly admin = new pg.Pool({ connectionString: env.adminDb, max: 4 });
+  readonly publicPool = new pg.Pool({ connectionString: env.publicDb, max: 4 });
+  readonly redis = new Redis(env.redis, { maxRetriesPerRequest: 1, lazyConnect: true });
+  readonly kafka = new Kafka({ clientId: 'itest', brokers: env.brokers, logLevel: logLevel.NOTHING });
+  readonly master = new PgMasterStore(this.app);
+  readonly cache = new RedisIdentityCache(this.redis, `itest:${randomBytes(4).toString('hex')}:`);
+  #dynamoTables: string[] = [];
+
+  static async connect(): Promise<TestPlatform> {
+    const p = new TestPlatform();
+    try {
+      await p.admin.query('SELECT 1');
+      await p.redis.connect();
+      const admin = p.kafka.admin();
+      await admin.connect();
+      await admin.disconnect();
+    } catch (err) {
+      await p.close().catch(() => {});
+      throw new Error(`the local platform is not reachable (${(err as Error).message}); start it with 'make up'`);
+    }
+    return p;
+  }
+
+  /** A fresh topic, so that tests never see each other's records. */
+  async topic(partitions: number): Promise<string> {
+    const name = `itest.${randomUUID().slice(0, 8)}`;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }, { topic: `${name}.dlq`, numPartitions: partitions }], waitForLeaders: true });
+    await admin.disconnect();
+    return name;
+  }
+
+  pgPublic(): PgPublicStore {
+    return new PgPublicStore(this.publicPool);
+  }
+
+  async dynamoPublic(): Promise<DynamoPublicStore> {
+    return this.dynamoPublicNamed(`itest_${randomUUID().slice(0, 8)}`);
+  }
+
+  /** A DynamoDB-API public store on the named table (created if missing). */
+  async dynamoPublicNamed(table: string): Promise<DynamoPublicStore> {
+    const store = new DynamoPublicStore({
+      client: new DynamoDBClient({ endpoint: env.dynamo, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      table,
+    });
+    await store.ensureTable();
+    this.#dynamoTables.push(table);
+    return store;
+  }
+
+  processor(topic: string, publicStore: PublicStore, deadLetters: DeadLetters = { publish: async () => {} }): BatchProcessor {
+    return new BatchProcessor({
+      topic,
+      keyer: new IdentityKeyer(TEST_SECRET),
+      resolver: new IdentityResolver(this.master, this.cache),
+      master: this.master,
+      publicStore,
+      deadLetters,
+      clock: systemClock,
+      metrics: new ConsumerMetrics(false),
+      log: createLogger('itest', { level: 'silent' }),
+    });
+  }
+
+  async count(sql: string, params: unknown[] = []): Promise<number> {
+    const r = await this.admin.query<{ n: string }>(sql, params);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.app.end(), this.admin.end(), this.publicPool.end()]);
+    this.redis.disconnect();
+  }
+}
+
+/** A person no other test run can produce: names carry a random tag (letters only). */
+export function uniquePerson(): { name: string; dateOfBirth: string } {
+  const tag = [...randomBytes(6)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
+  return { name: `Test ${tag} Person`, dateOfBirth: '1980-05-17' };
+}

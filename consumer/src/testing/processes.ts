@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { env, TEST_SECRET } from './platform.js';
+
+/** Real consumer processes (consumer/dist/main.js) for integration tests. */
+
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
+export interface ConsumerProcessOptions {
+  readonly topic: string;
+  readonly group: string;
+  readonly metricsPort: number;
+  readonly publicStore: 'postgres' | 'dynamodb';
+  readonly publicTable?: string;
+  readonly extraEnv?: Record<string, string>;
+}
+
+export class ConsumerProcess {
+  readonly metricsUrl: string;
+  #exit: Promise<number | null>;
+  #log: string[] = [];
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly options: ConsumerProcessOptions,
+  ) {
+    this.metricsUrl = `http://127.0.0.1:${options.metricsPort}/metrics`;
+    this.#exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    const keep = (b: Buffer) => {
+      this.#log.push(b.toString());
+      if (this.#log.length > 200) this.#log.shift();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  static async start(o: ConsumerProcessOptions): Promise<ConsumerProcess> {
+    const child = spawn(process.execPath, [MAIN], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: env.brokers.join(','),
+        INTAKE_TOPIC: o.topic,
+        DLQ_TOPIC: `${o.topic}.dlq`,
+        CONSUMER_GROUP: o.group,
+        DATABASE_URL: env.appDb,
+        PUBLIC_DATABASE_URL: env.publicDb,
+        REDIS_URL: env.redis,
+        DYNAMODB_ENDPOINT: env.dynamo,
+        PUBLIC_STORE: o.publicStore,
+        PUBLIC_TABLE: o.publicTable ?? 'public_patients',
+        IDENTITY_HMAC_SECRET: TEST_SECRET,
+        METRICS_PORT: String(o.metricsPort),
+        KAFKA_SESSION_TIMEOUT_MS: '10000',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_REGION: 'us-east-1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...o.extraEnv,
+      },
+    });
+    const p = new ConsumerProcess(child, o);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`consumer exited with ${child.exitCode}:\n${p.log()}`);
+      try {
+        const r = await fetch(`http://127.0.0.1:${o.metricsPort}/readyz`);
+        if (r.ok) return p;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`consumer not ready within 60 s:\n${p.log()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  log(): string {
+    return this.#log.join('');
+  }
+
+  async metric(name: string): Promise<number> {
+    const text = await (await fetch(this.metricsUrl)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) if (line.startsWith(name) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
+    return sum;
+  }
+
+  /** SIGTERM and wait for the graceful shutdown; returns the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.#exit;
+  }
+
+  kill(): Promise<number | null> {
+    this.child.kill('SIGKILL');
+    return this.#exit;
+  }
+}
+
+let nextPort = 19500 + (process.pid % 200) * 2;
+/** A metrics port unlikely to collide with running consumers (they use 9464 and up). */
+export function freePort(): number {
+  return nextPort++;
+}

@@ -1,0 +1,28 @@
+export {
+  generateRecords,
+  INVALID_KINDS,
+  MAX_PAYLOAD_BYTES,
+  RecordGenerator,
+  varyName,
+  type Expectation,
+  type GeneratedRecord,
+  type GeneratorOptions,
+  type InvalidKind,
+  type RecordKind,
+} from './generator.js';
+export {
+  createKafka,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_IN_FLIGHT,
+  formatProgress,
+  formatSummary,
+  kafkaLogCreator,
+  produceRecords,
+  PRODUCER_CONFIG,
+  type KafkaLike,
+  type ProduceOptions,
+  type ProduceSummary,
+  type ProducibleRecord,
+  type ProgressStream,
+} from './producer.js';
+export { parseCommand, parseProduceArgs, UsageError, type ProduceArgs, type ProduceCommand } from './args.js';
