@@ -1,0 +1,119 @@
+import { encodeRecord, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgMasterStore } from './adapters/pg-master-store.js';
+import type { InboundMessage } from './ports.js';
+import { patientAsOf, publicProjectionAsOf, stateAsOf } from './queries.js';
+import { env, TestPlatform, uniquePerson } from './testing/platform.js';
+
+/** Point-in-time queries against an oracle, on the real PostgreSQL. */
+
+let platform: TestPlatform;
+beforeAll(async () => {
+  platform = await TestPlatform.connect();
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+const dbNow = async () => (await platform.admin.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]!.t;
+const msg = (offset: number, r: IntakeRecordWire): InboundMessage => ({ offset, key: null, value: encodeRecord(r), timestampMs: Date.now() });
+const rec = (p: { name: string; dateOfBirth: string }, color: string, eventTimeMs: number): IntakeRecordWire => ({
+  v: 1,
+  recordId: randomUUID(),
+  name: p.name,
+  dateOfBirth: p.dateOfBirth,
+  favoriteColor: color,
+  eventTime: new Date(eventTimeMs).toISOString(),
+});
+
+describe('AS OF', () => {
+  it('returns exactly the oracle state at instants between and during updates', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const processor = platform.processor(topic, platform.pgPublic());
+    const people = Array.from({ length: 5 }, () => uniquePerson());
+    const colors = ['red', 'blue', 'green', 'black', 'white', 'orange', 'purple'];
+    const oracle: Map<number, string>[] = []; // person index → color, after each step
+    const instants: Date[] = [await dbNow()];
+    oracle.push(new Map());
+    let offset = 0;
+    const t0 = Date.now() - 3_600_000;
+    let state = new Map<number, { color: string; eventTime: number }>();
+    for (let step = 0; step < 6; step++) {
+      // Each step updates a few people; some records are older than the state and must not win.
+      const batch: InboundMessage[] = [];
+      for (let k = 0; k < 3; k++) {
+        const who = (step * 2 + k) % people.length;
+        const eventTime = t0 + step * 1000 + (k === 2 ? -5000 : k * 10);
+        const color = colors[(step + k) % colors.length]!;
+        batch.push(msg(offset++, rec(people[who]!, color, eventTime)));
+        const cur = state.get(who);
+        if (!cur || eventTime > cur.eventTime) state.set(who, { color, eventTime });
+      }
+      await processor.process(0, batch);
+      state = new Map(state);
+      oracle.push(new Map([...state].map(([who, s]) => [who, s.color])));
+      instants.push(await dbNow());
+    }
+    await platform.master.stampCommits();
+
+    const ids = new Map<number, string>();
+    const r = await platform.admin.query<{ patient_id: string; name: string }>('SELECT DISTINCT patient_id, name FROM ingest.intake_log WHERE topic = $1', [topic]);
+    for (const row of r.rows) ids.set(people.findIndex((p) => p.name === row.name), row.patient_id);
+    const mine = new Set(ids.values());
+
+    for (let i = 0; i < instants.length; i++) {
+      const want = new Map([...oracle[i]!].map(([who, color]) => [ids.get(who)!, color]));
+      const got = new Map((await stateAsOf(platform.admin, instants[i]!)).filter((s) => mine.has(s.patientId)).map((s) => [s.patientId, s.favoriteColor]));
+      expect(got, `state as of instant ${i}`).toEqual(want);
+      const pub = await publicProjectionAsOf(platform.admin, instants[i]!);
+      expect(new Map([...pub].filter(([pid]) => mine.has(pid))), `public projection as of instant ${i}`).toEqual(want);
+      for (const [who, pid] of ids) {
+        const one = await patientAsOf(platform.admin, pid, instants[i]!);
+        expect(one?.favoriteColor, `patient ${who} as of instant ${i}`).toBe(oracle[i]!.get(who));
+      }
+    }
+    // "Now" equals the current state table.
+    const current = await platform.admin.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])', [[...mine]]);
+    expect(new Map(current.rows.map((x) => [x.patient_id, x.favorite_color]))).toEqual(new Map([...oracle.at(-1)!].map(([who, c]) => [ids.get(who)!, c])));
+  });
+
+  it('a transaction that started before T but committed after T is not visible at T', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const person = uniquePerson();
+    const client = new pg.Client({ connectionString: env.appDb });
+    await client.connect();
+    try {
+      // Prime the partition position, then hold a batch's transaction open across instant T.
+      await platform.master.position(topic, 0, 0);
+      // The consumer's own SQL path (PgMasterStore.commitBatch), inside a transaction we hold open.
+      const inTx = new PgMasterStore(client as unknown as pg.Pool);
+      const patientId = randomUUID();
+      const row = { offset: 0, producedAtMs: Date.now(), patientId, record: { recordId: randomUUID(), name: person.name, dateOfBirth: person.dateOfBirth, favoriteColor: 'red', eventTimeMs: Date.now() - 1000, payload: null } };
+      await client.query('BEGIN');
+      await inTx.commitBatch({
+        topic,
+        partition: 0,
+        expectedNext: 0,
+        next: 1,
+        publishedThrough: 0,
+        rejected: [],
+        accepted: [row],
+        newestPerPatient: [row],
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const t = await dbNow();
+      await new Promise((r) => setTimeout(r, 20));
+      await client.query('COMMIT');
+      const after = await dbNow();
+      expect(await patientAsOf(platform.admin, patientId, t)).toBeUndefined();
+      expect((await patientAsOf(platform.admin, patientId, after))?.favoriteColor).toBe('red');
+      await platform.master.stampCommits();
+      expect(await patientAsOf(platform.admin, patientId, t)).toBeUndefined();
+      expect((await patientAsOf(platform.admin, patientId, after))?.favoriteColor).toBe('red');
+    } finally {
+      await client.end();
+    }
+  });
+});
