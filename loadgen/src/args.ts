@@ -25,7 +25,7 @@ export const USAGE = `Usage: intake-loadgen <command> [options]
 
 Commands:
   produce    generate intake records and send them to Kafka
-  validate   check what the platform stored against what was sent (not implemented yet)
+  validate   the seed's acceptance test: produce N records, check both stores, PASS/FAIL
 
 Run 'intake-loadgen <command> --help' for the options of a command.
 `;

@@ -6,6 +6,7 @@ import { createLogger } from '@clinical-ingest/intake-core';
 import { parseCommand, parseProduceArgs, PRODUCE_USAGE, USAGE, UsageError, type CommandName, type Environment } from './args.js';
 import { RecordGenerator } from './generator.js';
 import { createKafka, produceRecords } from './producer.js';
+import { validateCommand } from './validate/command.js';
 
 /**
  * `intake-loadgen <command> [options]`. Human output goes to stdout/stderr through
@@ -77,14 +78,10 @@ async function produceCommand(args: readonly string[], environment: Environment)
   }
 }
 
-async function validateCommand(): Promise<number> {
-  throw new UsageError('validate: not implemented yet');
-}
-
-/** One handler per command (`validate` is added by its own module). */
+/** One handler per command. */
 export const COMMAND_HANDLERS: Record<CommandName, CommandHandler> = {
   produce: produceCommand,
-  validate: validateCommand,
+  validate: (args) => validateCommand(args),
 };
 
 export async function main(argv: readonly string[], environment: Environment): Promise<number> {

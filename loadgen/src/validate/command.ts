@@ -1,0 +1,94 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoPublicStore, PgPublicStore, type PublicStore } from '@clinical-ingest/consumer';
+import { createLogger, env, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
+import pg from 'pg';
+import { z } from 'zod';
+import { createKafka, produceRecords } from '../producer.js';
+import { formatReport, runValidation } from './run.js';
+
+export const VALIDATE_USAGE = `Usage: intake-loadgen validate [--count N] [--seed S] [--payload-bytes B] [--wait-seconds W] [--report FILE]
+
+Produces N fresh records (default 1000000), waits until the public store holds every patient,
+checks the master against what was sent and the public store against the master, and prints
+PASS or FAIL against the seed's criteria (exit code 0 or 1).
+
+Environment: KAFKA_BROKERS, INTAKE_TOPIC, VALIDATE_DATABASE_URL (read-only role, default
+ingest_reader on the local platform), PUBLIC_STORE (dynamodb|postgres), DYNAMODB_ENDPOINT,
+PUBLIC_TABLE, IDENTITY_HMAC_SECRET (the consumers' secret), CONSUMER_METRICS_URLS (comma list
+of the consumers' /metrics, for freshness).
+`;
+
+const shape = {
+  KAFKA_BROKERS: env.list(LOCAL_DEFAULTS.KAFKA_BROKERS),
+  INTAKE_TOPIC: env.string(LOCAL_DEFAULTS.INTAKE_TOPIC),
+  VALIDATE_DATABASE_URL: env.string('postgres://ingest_reader@127.0.0.1:15432/clinical'),
+  PUBLIC_STORE: env.enum(['dynamodb', 'postgres'], 'dynamodb'),
+  DYNAMODB_ENDPOINT: env.string(LOCAL_DEFAULTS.DYNAMODB_ENDPOINT),
+  DYNAMODB_REGION: env.string('us-east-1'),
+  PUBLIC_TABLE: env.string(LOCAL_DEFAULTS.PUBLIC_TABLE),
+  IDENTITY_HMAC_SECRET: z.string().min(32, 'IDENTITY_HMAC_SECRET must be the consumers’ secret (≥ 32 characters)'),
+  CONSUMER_METRICS_URLS: env.list('http://127.0.0.1:9464/metrics'),
+};
+
+export async function validateCommand(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      count: { type: 'string', default: '1000000' },
+      seed: { type: 'string' },
+      'payload-bytes': { type: 'string', default: '0' },
+      'wait-seconds': { type: 'string', default: '120' },
+      report: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(VALIDATE_USAGE);
+    return 0;
+  }
+  const int = (name: string, v: string | undefined, min: number) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
+    return n;
+  };
+  const count = int('count', values.count, 1);
+  const seed = values.seed === undefined ? randomInt(0, 2 ** 31) : int('seed', values.seed, 0);
+  const payloadBytes = int('payload-bytes', values['payload-bytes'], 0);
+  const waitSeconds = int('wait-seconds', values['wait-seconds'], 1);
+  const cfg = loadConfig(shape, process.env);
+
+  const log = createLogger('intake-validate');
+  const master = new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 4, application_name: 'intake-validate' });
+  let store: PublicStore;
+  if (cfg.PUBLIC_STORE === 'postgres') store = new PgPublicStore(new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 2 }));
+  else store = new DynamoPublicStore({ client: new DynamoDBClient({ endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION }), table: cfg.PUBLIC_TABLE });
+  const kafka = createKafka(cfg.KAFKA_BROKERS, log, 'intake-validate');
+  try {
+    process.stderr.write(`intake-validate: ${count} records, seed ${seed}, public store ${cfg.PUBLIC_STORE}, topic ${cfg.INTAKE_TOPIC}\n`);
+    const report = await runValidation(
+      {
+        master,
+        publicStore: store,
+        publicPool: master,
+        hmacSecret: cfg.IDENTITY_HMAC_SECRET,
+        metricsUrls: cfg.CONSUMER_METRICS_URLS,
+        produce: (records) => produceRecords({ records, total: count, topic: cfg.INTAKE_TOPIC, kafka, logger: log, summary: false }),
+        progress: (line) => process.stderr.write(`intake-validate: ${line}\n`),
+      },
+      { count, seed, payloadBytes, waitSeconds },
+    );
+    process.stdout.write(formatReport(report));
+    const file = values.report ?? `reports/validate-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    mkdirSync(file.replace(/\/[^/]*$/, '') || '.', { recursive: true });
+    writeFileSync(file, JSON.stringify(report, null, 2));
+    process.stdout.write(`  report: ${file}\n`);
+    return report.pass ? 0 : 1;
+  } finally {
+    await store.close();
+    await master.end().catch(() => {});
+  }
+}
