@@ -9,10 +9,10 @@ import { z } from 'zod';
 import { createKafka, produceRecords } from '../producer.js';
 import { formatReport, runValidation } from './run.js';
 
-export const VALIDATE_USAGE = `Usage: intake-loadgen validate [--count N] [--seed S] [--payload-bytes B] [--wait-seconds W] [--report FILE]
+export const VALIDATE_USAGE = `Usage: intake-loadgen validate [--count N] [--seed S] [--payload-bytes B] [--wait-seconds W] [--rate R|unlimited] [--report FILE]
 
 Produces N fresh records (default 1000000), waits until the public store holds every patient,
-checks the master against what was sent and the public store against the master, and prints
+checks the master against what was sent (--rate paces the producer, records/s; default unlimited) and the public store against the master, and prints
 PASS or FAIL against the seed's criteria (exit code 0 or 1).
 
 Environment: KAFKA_BROKERS, INTAKE_TOPIC, VALIDATE_DATABASE_URL (read-only role, default
@@ -41,6 +41,7 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
       seed: { type: 'string' },
       'payload-bytes': { type: 'string', default: '0' },
       'wait-seconds': { type: 'string', default: '120' },
+      rate: { type: 'string' },
       report: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -59,6 +60,7 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   const seed = values.seed === undefined ? randomInt(0, 2 ** 31) : int('seed', values.seed, 0);
   const payloadBytes = int('payload-bytes', values['payload-bytes'], 0);
   const waitSeconds = int('wait-seconds', values['wait-seconds'], 1);
+  const rate = values.rate === undefined || values.rate === 'unlimited' ? undefined : int('rate', values.rate, 1);
   const cfg = loadConfig(shape, process.env);
 
   const log = createLogger('intake-validate');
@@ -76,7 +78,7 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
         publicPool: master,
         hmacSecret: cfg.IDENTITY_HMAC_SECRET,
         metricsUrls: cfg.CONSUMER_METRICS_URLS,
-        produce: (records) => produceRecords({ records, total: count, topic: cfg.INTAKE_TOPIC, kafka, logger: log, summary: false }),
+        produce: (records) => produceRecords({ records, total: count, topic: cfg.INTAKE_TOPIC, kafka, logger: log, summary: false, ...(rate === undefined ? {} : { rate }) }),
         progress: (line) => process.stderr.write(`intake-validate: ${line}\n`),
       },
       { count, seed, payloadBytes, waitSeconds },
