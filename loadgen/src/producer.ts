@@ -64,6 +64,11 @@ export interface ProduceSummary {
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_IN_FLIGHT = 8;
+/**
+ * A send holds at most about this many bytes: the broker refuses a record batch over its
+ * message.max.bytes (1 MiB by default), and one send becomes one batch per partition.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
 /** With a rate, a send holds at most this much time's worth of records. */
 const RATE_SLICE_MS = 20;
 
@@ -175,13 +180,13 @@ export async function produceRecords(options: ProduceOptions): Promise<ProduceSu
       for await (const r of records) {
         batch.push({ key: r.key, value: r.value });
         bytes += Buffer.byteLength(r.key) + r.value.length;
-        if (batch.length >= sendSize && !(await flush())) break;
+        if ((batch.length >= sendSize || bytes >= MAX_SEND_BYTES) && !(await flush())) break;
       }
     } else if (!aborted) {
       for (const r of records as Iterable<ProducibleRecord>) {
         batch.push({ key: r.key, value: r.value });
         bytes += Buffer.byteLength(r.key) + r.value.length;
-        if (batch.length >= sendSize && !(await flush())) break;
+        if ((batch.length >= sendSize || bytes >= MAX_SEND_BYTES) && !(await flush())) break;
       }
     }
     if (failure === undefined && !aborted && batch.length > 0) await flush();

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createLogger, LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { generateRecords } from '../generator.js';
+import { createKafka, produceRecords } from '../producer.js';
+import { parseHistogram, quantile, subtractBuckets, total, addBuckets, type Buckets } from '../validate/histogram.js';
+import { cpuDelta, sampleCpu } from './machine.js';
+
+/**
+ * `make bench`: end-to-end figures of the running local pipeline (Kafka → consumers → both
+ * stores), and, in the same run on the same machine, a raw PostgreSQL COPY of the same bytes.
+ *
+ * Environment: KAFKA_BROKERS, INTAKE_TOPIC, CONSUMER_METRICS_URLS, ADMIN_DATABASE_URL,
+ * PUBLIC_STORE (only printed), BENCH_SCENARIOS (comma list, default all).
+ */
+
+interface Scenario {
+  readonly name: string;
+  readonly count: number;
+  readonly payloadBytes: number;
+  /** records/s; undefined: as fast as the producer goes (throughput). */
+  readonly rate?: number;
+}
+
+interface Result {
+  readonly scenario: string;
+  readonly records: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly recordsPerSecond: number;
+  readonly mbPerSecond: number;
+  readonly cpuMicrosPerRecord: number;
+  readonly coresBusy: number;
+  readonly p50?: number | undefined;
+  readonly p99?: number | undefined;
+  readonly copyMbPerSecond?: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'small-max', count: 300_000, payloadBytes: 0 },
+  { name: 'small-16.7k', count: 300_000, payloadBytes: 0, rate: 16_700 },
+  { name: '20KB-max', count: 20_000, payloadBytes: 20_480 },
+];
+
+const env = (k: string, d: string) => process.env[k] ?? d;
+const brokers = env('KAFKA_BROKERS', LOCAL_DEFAULTS.KAFKA_BROKERS).split(',');
+const topic = env('INTAKE_TOPIC', LOCAL_DEFAULTS.INTAKE_TOPIC);
+const metricsUrls = env('CONSUMER_METRICS_URLS', 'http://127.0.0.1:9464/metrics').split(',');
+const adminUrl = env('ADMIN_DATABASE_URL', 'postgres://postgres@127.0.0.1:15432/clinical');
+const out = (s: string) => void process.stdout.write(`${s}\n`);
+
+async function scrape(): Promise<{ fresh: Buckets; records: number }> {
+  let fresh: Buckets = new Map();
+  let records = 0;
+  for (const url of metricsUrls) {
+    const text = await (await fetch(url)).text();
+    fresh = addBuckets(fresh, parseHistogram(text, 'intake_freshness_seconds'));
+    for (const m of text.matchAll(/^intake_records_total\{[^}]*\} (\S+)$/gm)) records += Number(m[1]);
+  }
+  return { fresh, records };
+}
+
+async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): Promise<Result> {
+  const kafka = createKafka(brokers, log, 'intake-bench');
+  const before = await scrape();
+  const cpu0 = sampleCpu();
+  const t0 = Date.now();
+  const summary = await produceRecords({
+    records: generateRecords({ count: s.count, seed: Date.now() % 2 ** 31, payloadBytes: s.payloadBytes }),
+    topic,
+    kafka,
+    logger: log,
+    progress: false,
+    summary: false,
+    ...(s.rate === undefined ? {} : { rate: s.rate }),
+  });
+  // Done when the consumers have stored and published every record.
+  for (;;) {
+    const now = await scrape();
+    if (now.records - before.records >= s.count) break;
+    if (Date.now() - t0 > 600_000) throw new Error(`scenario ${s.name}: consumers did not finish within 10 minutes`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const cpu = cpuDelta(cpu0, sampleCpu());
+  const after = await scrape();
+  const fresh = subtractBuckets(after.fresh, before.fresh);
+  return {
+    scenario: s.name,
+    records: s.count,
+    bytes: summary.bytes,
+    seconds,
+    recordsPerSecond: s.count / seconds,
+    mbPerSecond: summary.bytes / 1e6 / seconds,
+    cpuMicrosPerRecord: (cpu.busy / s.count) * 1e6,
+    coresBusy: cpu.busy / seconds,
+    p50: total(fresh) > 0 ? quantile(fresh, 0.5) : undefined,
+    p99: total(fresh) > 0 ? quantile(fresh, 0.99) : undefined,
+  };
+}
+
+/** A raw COPY of the same bytes (key and value of the same generated records) into a scratch table. */
+async function copyBaseline(s: Scenario): Promise<{ mbPerSecond: number; recordsPerSecond: number; cpuMicrosPerRecord: number }> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query('DROP TABLE IF EXISTS public.bench_copy');
+    await client.query('CREATE UNLOGGED TABLE public.bench_copy (k bytea, v bytea)');
+    await client.query('ALTER TABLE public.bench_copy SET LOGGED');
+    // Pre-render the COPY text so that the measurement is PostgreSQL's, not the generator's.
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for (const r of generateRecords({ count: s.count, seed: 7, payloadBytes: s.payloadBytes })) {
+      const line = Buffer.from(`\\\\x${Buffer.from(r.key).toString('hex')}\t\\\\x${r.value.toString('hex')}\n`);
+      chunks.push(line);
+      bytes += Buffer.byteLength(r.key) + r.value.length;
+    }
+    const cpu0 = sampleCpu();
+    const t0 = Date.now();
+    const stream = client.query(copyStreams.from('COPY public.bench_copy (k, v) FROM STDIN'));
+    await pipeline(
+      (async function* () {
+        for (let i = 0; i < chunks.length; i += 1000) yield Buffer.concat(chunks.slice(i, i + 1000));
+      })(),
+      stream as unknown as Writable,
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    const cpu = cpuDelta(cpu0, sampleCpu());
+    return { mbPerSecond: bytes / 1e6 / seconds, recordsPerSecond: s.count / seconds, cpuMicrosPerRecord: (cpu.busy / s.count) * 1e6 };
+  } finally {
+    await client.query('DROP TABLE IF EXISTS public.bench_copy').catch(() => {});
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const log = createLogger('intake-bench', { level: 'warn' });
+  const wanted = process.env['BENCH_SCENARIOS']?.split(',');
+  const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.name));
+  const store = env('PUBLIC_STORE', 'dynamodb');
+  out(`bench: public store ${store}, ${metricsUrls.length} consumer(s), topic ${topic}`);
+  const rows: Result[] = [];
+  for (const s of scenarios) {
+    const r = await runScenario(s, log);
+    const copy = s.rate === undefined ? await copyBaseline(s) : undefined;
+    rows.push(copy ? { ...r, copyMbPerSecond: copy.mbPerSecond } : r);
+    out(
+      `  ${r.scenario.padEnd(12)} ${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSecond)} rec/s, ${r.mbPerSecond.toFixed(1)} MB/s, ` +
+        `${r.cpuMicrosPerRecord.toFixed(0)} µs CPU/record (${r.coresBusy.toFixed(2)} cores busy), freshness p50 ${fmt(r.p50)} s p99 ${fmt(r.p99)} s` +
+        (copy ? `; raw COPY of the same bytes: ${copy.mbPerSecond.toFixed(1)} MB/s (${Math.round(copy.recordsPerSecond)} rec/s, ${copy.cpuMicrosPerRecord.toFixed(0)} µs CPU/record) → pipeline/COPY = ${(r.mbPerSecond / copy.mbPerSecond).toFixed(2)}` : ''),
+    );
+  }
+  out('');
+  out('| store | scenario | records/s | MB/s | CPU µs/record | cores busy | freshness p50 | p99 | COPY MB/s | ratio |');
+  out('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    out(
+      `| ${store} | ${r.scenario} | ${Math.round(r.recordsPerSecond)} | ${r.mbPerSecond.toFixed(1)} | ${r.cpuMicrosPerRecord.toFixed(0)} | ${r.coresBusy.toFixed(2)} | ${fmt(r.p50)} s | ${fmt(r.p99)} s | ${r.copyMbPerSecond?.toFixed(1) ?? '–'} | ${r.copyMbPerSecond ? (r.mbPerSecond / r.copyMbPerSecond).toFixed(2) : '–'} |`,
+    );
+  }
+}
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? 'n/a' : x.toFixed(2);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});
