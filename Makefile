@@ -78,8 +78,8 @@ stop: ## Stop the consumer processes (graceful).
 
 .PHONY: demo
 demo: ## The main job: platform up, consumers, the seed's validation on both public stores, a summary.
-	$(MAKE) --no-print-directory validate PUBLIC_STORE=postgres N=1000000 RATE=17500
 	$(MAKE) --no-print-directory validate PUBLIC_STORE=dynamodb N=$(DEMO_DYNAMODB_N) RATE=$(DEMO_DYNAMODB_RATE)
+	$(MAKE) --no-print-directory validate PUBLIC_STORE=postgres N=1000000 RATE=17500
 	scripts/demo-summary.sh
 
 .PHONY: validate

@@ -45,6 +45,7 @@ load_env() {
 }
 
 consumer_pids() { ls "$RUN_DIR"/consumer-*.pid 2>/dev/null || true; }
+running_consumers() { local f; for f in $(consumer_pids); do alive "$f" && echo "$f"; done; }
 
 start() {
   local n="${1:-${CONSUMERS:-2}}"
@@ -52,6 +53,14 @@ start() {
   load_env
   [[ -f "$ROOT/consumer/dist/main.js" ]] || (cd "$ROOT" && npx tsc -b)
   mkdir -p "$RUN_DIR" "$LOG_DIR"
+  # Consumers keep only the public store they write up to date: when the store changes since the
+  # last start, bring the new one up to date from the master store first.
+  local marker="$RUN_DIR/public-store.kind"
+  if [[ -f "$marker" && "$(cat "$marker")" != "$PUBLIC_STORE" ]] && [[ -z "$(running_consumers)" ]]; then
+    say "public store changed from $(cat "$marker") to $PUBLIC_STORE: backfilling it from the master store"
+    node "$ROOT/consumer/dist/backfill-main.js" >> "$LOG_DIR/backfill.log" 2>&1 || die "backfill failed; see $LOG_DIR/backfill.log"
+  fi
+  echo "$PUBLIC_STORE" > "$marker"
   local i started=()
   for ((i = 1; i <= n; i++)); do
     local pidf="$RUN_DIR/consumer-$i.pid" port=$((METRICS_BASE_PORT + i - 1))

@@ -1,20 +1,18 @@
 #!/usr/bin/env node
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createLogger, IdentityKeyer } from '@clinical-ingest/intake-core';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
-import { DynamoPublicStore } from './adapters/dynamo-public-store.js';
 import { KafkaDeadLetters } from './adapters/kafka-dead-letters.js';
 import { PgMasterStore } from './adapters/pg-master-store.js';
-import { PgPublicStore } from './adapters/pg-public-store.js';
 import { RedisIdentityCache } from './adapters/redis-identity-cache.js';
 import { parseConsumerConfig } from './config.js';
 import { IdentityResolver } from './identity-resolver.js';
 import { runConsumer } from './kafka-runner.js';
 import { ConsumerMetrics, serveMetrics } from './metrics.js';
 import { BatchProcessor } from './processor.js';
-import { systemClock, type PublicStore } from './ports.js';
+import { systemClock } from './ports.js';
+import { buildPublicStore } from './public-store-factory.js';
 import { kafkaLogCreator } from './kafka-log.js';
 
 /** The only place real clients are built. */
@@ -28,20 +26,7 @@ async function main(): Promise<void> {
   const redis = new Redis(cfg.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2, enableAutoPipelining: true });
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
 
-  let publicStore: PublicStore;
-  if (cfg.PUBLIC_STORE === 'postgres') {
-    const publicPool = new pg.Pool({ connectionString: cfg.PUBLIC_DATABASE_URL, max: cfg.PARTITION_CONCURRENCY + 1, application_name: 'intake-public-writer' });
-    publicPool.on('error', (err) => log.warn({ err }, 'idle public-store connection failed'));
-    publicStore = new PgPublicStore(publicPool);
-  } else {
-    const store = new DynamoPublicStore({
-      client: new DynamoDBClient({ endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION, maxAttempts: 3 }),
-      table: cfg.PUBLIC_TABLE,
-      concurrency: cfg.DYNAMODB_CONCURRENCY,
-    });
-    await store.ensureTable();
-    publicStore = store;
-  }
+  const publicStore = await buildPublicStore(cfg, log, cfg.PARTITION_CONCURRENCY + 1);
 
   const kafka = new Kafka({ clientId: cfg.KAFKA_CLIENT_ID, brokers: cfg.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });

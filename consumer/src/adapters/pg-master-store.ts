@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { FencedError, IngestError } from '@clinical-ingest/intake-core';
+import type { PublicProjectionSource } from '../backfill.js';
 import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem } from '../ports.js';
 
 /**
@@ -72,11 +73,14 @@ SELECT s.patient_id, s.favorite_color, s.rev FROM ingest.patient_state s
  WHERE s.patient_id IN (SELECT l.patient_id FROM ingest.intake_log l
                          WHERE l.topic = $1 AND l.kafka_partition = $2 AND l.kafka_offset >= $3 AND l.kafka_offset < $4)`;
 
+const PUBLIC_STATE_PAGE = `
+SELECT patient_id, favorite_color, rev FROM ingest.patient_state WHERE patient_id > $1 ORDER BY patient_id LIMIT $2`;
+
 const MARK_PUBLISHED = `
 UPDATE ingest.partition_offset SET published_offset = $3, updated_at = now()
  WHERE topic = $1 AND kafka_partition = $2 AND published_offset < $3 AND next_offset >= $3`;
 
-export class PgMasterStore implements MasterStore, IdentityStore {
+export class PgMasterStore implements MasterStore, IdentityStore, PublicProjectionSource {
   constructor(private readonly pool: Pool) {}
 
   async position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition> {
@@ -145,6 +149,11 @@ export class PgMasterStore implements MasterStore, IdentityStore {
 
   async publicStateForRange(topic: string, partition: number, from: number, to: number): Promise<PublicItem[]> {
     const r = await this.#query<{ patient_id: string; favorite_color: string; rev: number }>('public_state_for_range', PUBLIC_STATE_FOR_RANGE, [topic, partition, from, to]);
+    return r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
+  }
+
+  async publicStatePage(afterPatientId: string, limit: number): Promise<PublicItem[]> {
+    const r = await this.#query<{ patient_id: string; favorite_color: string; rev: number }>('public_state_page', PUBLIC_STATE_PAGE, [afterPatientId, limit]);
     return r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
   }
 
