@@ -12,9 +12,14 @@ export interface PatientStateRow {
 
 const COLUMNS = `patient_id AS "patientId", name, to_char(date_of_birth, 'YYYY-MM-DD') AS "dateOfBirth", favorite_color AS "favoriteColor", event_time AS "eventTime"`;
 
-/** Every patient's state as committed at `at`. */
-export async function stateAsOf(pool: Pool, at: Date): Promise<PatientStateRow[]> {
-  const r = await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_state_as_of($1) ORDER BY patient_id`, [at]);
+/**
+ * Every patient's state as committed at `at`, or only the given patients' (the SQL function is
+ * inlined, so the filter reaches the patient index).
+ */
+export async function stateAsOf(pool: Pool, at: Date, patientIds?: readonly string[]): Promise<PatientStateRow[]> {
+  const r = patientIds
+    ? await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_state_as_of($1) WHERE patient_id = ANY($2::uuid[]) ORDER BY patient_id`, [at, patientIds])
+    : await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_state_as_of($1) ORDER BY patient_id`, [at]);
   return r.rows;
 }
 
@@ -24,8 +29,10 @@ export async function patientAsOf(pool: Pool, patientId: string, at: Date): Prom
   return r.rows[0];
 }
 
-/** The public store's content at `at`: the projection of the master's state. */
-export async function publicProjectionAsOf(pool: Pool, at: Date): Promise<Map<string, string>> {
-  const r = await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1)', [at]);
+/** The public store's content at `at`: the projection of the master's state (optionally of some patients). */
+export async function publicProjectionAsOf(pool: Pool, at: Date, patientIds?: readonly string[]): Promise<Map<string, string>> {
+  const r = patientIds
+    ? await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1) WHERE patient_id = ANY($2::uuid[])', [at, patientIds])
+    : await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1)', [at]);
   return new Map(r.rows.map((row) => [row.patient_id, row.favorite_color]));
 }

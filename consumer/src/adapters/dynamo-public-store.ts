@@ -128,14 +128,19 @@ export class DynamoPublicStore implements PublicStore {
     } catch (err) {
       if ((err as { name?: string }).name !== 'ResourceNotFoundException') throw err;
     }
-    await this.#client.send(
-      new CreateTableCommand({
-        TableName: this.#table,
-        AttributeDefinitions: [{ AttributeName: 'patient_id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'patient_id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    try {
+      await this.#client.send(
+        new CreateTableCommand({
+          TableName: this.#table,
+          AttributeDefinitions: [{ AttributeName: 'patient_id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'patient_id', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    } catch (err) {
+      // Another consumer starting at the same time created it first: wait for it like for ours.
+      if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
+    }
     for (let i = 0; i < 100; i++) {
       const d = await this.#client.send(new DescribeTableCommand({ TableName: this.#table }));
       if (d.Table?.TableStatus === 'ACTIVE') return;
