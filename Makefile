@@ -95,3 +95,5 @@ bench: build up ## Benchmark: small and 20 KB records, CPU per record, freshness
 .PHONY: synth
 synth: build ## Synthesize every manifest with cdk8s into cdk8s/dist-manifests.
 	cd cdk8s && node dist/main.js
+
+include mk/operator.mk

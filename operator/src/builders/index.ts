@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './deployment.js';
+export * from './hpa.js';

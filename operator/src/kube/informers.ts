@@ -1,0 +1,99 @@
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  CustomObjectsApi,
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Logger } from '@clinical-ingest/intake-core';
+import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { MANAGED_BY, PIPELINE_LABEL } from '../builders/common.js';
+import type { PipelineSource } from '../metrics/external.js';
+
+export interface Informers {
+  /** The pipelines as the informer sees them (serves the external metrics on every replica). */
+  readonly pipelines: PipelineSource & { keys(): string[] };
+  synced(): boolean;
+  stop(): Promise<void>;
+}
+
+const OWNED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+const RESTART_MS = 5000;
+
+/**
+ * Informers on IngestPipelines and on the Deployments and HPAs the operator owns (selected by
+ * its managed-by label); every event enqueues the pipeline's key — the reconciler re-reads the
+ * state, so which event it was does not matter.
+ */
+export async function startInformers(kc: KubeConfig, namespace: string, enqueue: (key: string) => void, log: Logger): Promise<Informers> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const autoscaling = kc.makeApiClient(AutoscalingV2Api);
+  const ns = namespace === '' ? undefined : namespace;
+  const base = ns === undefined ? '' : `/namespaces/${ns}`;
+
+  const pipelines = makeInformer<IngestPipeline & KubernetesObject>(
+    kc,
+    `/apis/${GROUP}/${VERSION}${base}/${PLURAL}`,
+    () =>
+      (ns === undefined
+        ? custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })
+        : custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as Promise<KubernetesListObject<IngestPipeline & KubernetesObject>>,
+  );
+  const deployments = makeInformer(
+    kc,
+    `/apis/apps/v1${base}/deployments`,
+    () => (ns === undefined ? apps.listDeploymentForAllNamespaces({ labelSelector: OWNED }) : apps.listNamespacedDeployment({ namespace: ns, labelSelector: OWNED })) as Promise<KubernetesListObject<KubernetesObject>>,
+    OWNED,
+  );
+  const hpas = makeInformer(
+    kc,
+    `/apis/autoscaling/v2${base}/horizontalpodautoscalers`,
+    () =>
+      (ns === undefined
+        ? autoscaling.listHorizontalPodAutoscalerForAllNamespaces({ labelSelector: OWNED })
+        : autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: ns, labelSelector: OWNED })) as Promise<KubernetesListObject<KubernetesObject>>,
+    OWNED,
+  );
+
+  const pipelineKey = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+  const ownerKey = (o: KubernetesObject) => {
+    const p = o.metadata?.labels?.[PIPELINE_LABEL];
+    return p === undefined ? undefined : `${o.metadata?.namespace}/${p}`;
+  };
+  const synced = new Set<string>();
+  const wire = (name: string, inf: Informer<KubernetesObject> & ObjectCache<KubernetesObject>, key: (o: KubernetesObject) => string | undefined) => {
+    for (const verb of ['add', 'update', 'delete'] as const) {
+      inf.on(verb, (o) => {
+        const k = key(o);
+        if (k !== undefined) enqueue(k);
+      });
+    }
+    inf.on('connect', () => synced.add(name));
+    inf.on('error', (err) => {
+      synced.delete(name);
+      log.warn({ informer: name, err }, 'watch failed; restarting');
+      setTimeout(() => void inf.start().catch((e) => log.error({ informer: name, err: e }, 'informer restart failed')), RESTART_MS).unref();
+    });
+  };
+  wire('ingestpipelines', pipelines as never, pipelineKey);
+  wire('deployments', deployments, ownerKey);
+  wire('horizontalpodautoscalers', hpas, ownerKey);
+  await Promise.all([pipelines.start(), deployments.start(), hpas.start()]);
+  for (const n of ['ingestpipelines', 'deployments', 'horizontalpodautoscalers']) synced.add(n);
+
+  return {
+    pipelines: {
+      list: (namespace: string) => pipelines.list(namespace) as IngestPipeline[],
+      keys: () => pipelines.list().map(pipelineKey),
+    },
+    synced: () => synced.size === 3,
+    stop: async () => {
+      await Promise.all([pipelines.stop(), deployments.stop(), hpas.stop()]);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * The operator process: configuration validated first, then clients, informers on every replica
+ * (they serve the external metrics from the pipelines' status), and the reconcile workers only
+ * on the replica that holds the Lease.
+ */
+import { createLogger } from '@clinical-ingest/intake-core';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Server } from 'node:http';
+import { parseOperatorConfig } from './config.js';
+import { Controller } from './controller/controller.js';
+import { systemClock } from './controller/ports.js';
+import { WorkQueue } from './controller/queue.js';
+import { Reconciler } from './controller/reconcile.js';
+import { KafkaLagReader } from './kafka/lag-reader.js';
+import { KubeApiClient } from './kube/client.js';
+import { startInformers } from './kube/informers.js';
+import { LeaderElector } from './kube/leader.js';
+import { KubeLeaseStore } from './kube/lease-store.js';
+import { startExternalMetricsServer } from './metrics/server.js';
+import { OperatorMetrics, startHealthServer } from './observability.js';
+
+const log = createLogger('ingest-operator');
+
+async function main(): Promise<void> {
+  const cfg = parseOperatorConfig(process.env);
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+
+  const metrics = new OperatorMetrics();
+  const kube = new KubeApiClient(kc);
+  const lag = new KafkaLagReader({ clientId: cfg.KAFKA_CLIENT_ID, log });
+  const queue = new WorkQueue();
+  const reconciler = new Reconciler({ kube, lag, clock: systemClock, log, observer: metrics });
+  const controller = new Controller(queue, reconciler, log, cfg.WORKERS);
+
+  const informers = await startInformers(kc, cfg.WATCH_NAMESPACE, (key) => queue.add(key), log);
+  const servers: Server[] = [await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, metrics, informers.synced)];
+  if (cfg.TLS_CERT_FILE !== undefined && cfg.TLS_KEY_FILE !== undefined) {
+    servers.push(
+      await startExternalMetricsServer(
+        {
+          host: cfg.EXTERNAL_METRICS_HOST,
+          port: cfg.EXTERNAL_METRICS_PORT,
+          certFile: cfg.TLS_CERT_FILE,
+          keyFile: cfg.TLS_KEY_FILE,
+          ...(cfg.CLIENT_CA_FILE === undefined ? {} : { clientCaFile: cfg.CLIENT_CA_FILE }),
+        },
+        informers.pipelines,
+        log,
+      ),
+    );
+  } else log.warn('TLS_CERT_FILE not set: the external metrics API is not served');
+
+  const lead = () => {
+    metrics.leader.set(1);
+    for (const key of informers.pipelines.keys()) queue.add(key);
+    controller.start();
+  };
+  let elector: LeaderElector | undefined;
+  if (cfg.LEADER_ELECTION) {
+    elector = new LeaderElector(
+      new KubeLeaseStore(kc, cfg.POD_NAMESPACE, cfg.LEASE_NAME),
+      { identity: cfg.POD_NAME, leaseDurationMs: cfg.LEASE_DURATION_SECONDS * 1000, renewDeadlineMs: cfg.RENEW_DEADLINE_SECONDS * 1000, retryPeriodMs: cfg.RETRY_PERIOD_SECONDS * 1000 },
+      systemClock,
+      log,
+    );
+    elector.run({
+      onStartedLeading: lead,
+      // A replica that lost the lease may have work in flight: exit and start clean.
+      onStoppedLeading: () => {
+        metrics.leader.set(0);
+        process.exit(1);
+      },
+      onNewLeader: (id) => log.info({ leader: id }, 'leader'),
+    });
+  } else lead();
+  log.info({ namespace: cfg.WATCH_NAMESPACE || '*', identity: cfg.POD_NAME, leaderElection: cfg.LEADER_ELECTION }, 'operator started');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const bound = setTimeout(() => {
+      log.error('shutdown timed out');
+      process.exit(1);
+    }, cfg.SHUTDOWN_TIMEOUT_MS);
+    bound.unref();
+    void (async () => {
+      await controller.stop();
+      await elector?.stop();
+      await informers.stop();
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+      await lag.close();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  log.fatal({ err }, 'operator failed to start');
+  process.exit(1);
+});
