@@ -97,3 +97,4 @@ synth: build ## Synthesize every manifest with cdk8s into cdk8s/dist-manifests.
 	cd cdk8s && node dist/main.js
 
 include mk/operator.mk
+include mk/kubernetes.mk

@@ -1,6 +1,15 @@
+/**
+ * `make synth`: every manifest of the platform, one file per chart, into dist-manifests/ (or
+ * $CDK8S_OUTDIR), emptied first so that no file of an earlier synthesis is applied. Settings come
+ * from the environment (see settings.ts).
+ */
+import { rmSync } from 'node:fs';
 import { App } from 'cdk8s';
-import { PlatformNamespace } from './namespace.js';
+import { buildPlatform } from './charts.js';
+import { settingsFromEnvironment } from './settings.js';
 
-const app = new App({ outdir: process.env['CDK8S_OUTDIR'] ?? 'dist-manifests' });
-new PlatformNamespace(app, 'namespace');
+const outdir = process.env['CDK8S_OUTDIR'] ?? 'dist-manifests';
+rmSync(outdir, { recursive: true, force: true });
+const app = new App({ outdir });
+buildPlatform(app, settingsFromEnvironment());
 app.synth();

@@ -1,0 +1,277 @@
+/**
+ * The charts: one per deployable unit, each only composing constructs. `make deploy` applies them
+ * in DEPLOY_ORDER (the output file of a chart is `<id>.k8s.yaml`); the load test and the snapshot
+ * export are run on demand (`make loadtest`, `make snapshot-export`).
+ */
+import { Chart, type ChartProps } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { selectorLabels } from '@clinical-ingest/operator';
+import { SPARK_EXPORT, UPSTREAM_IMAGES } from './images.js';
+import { acl, ClientUser, KafkaCluster, Topic } from './lib/kafka.js';
+import { kafkaClientEnv, kafkaCredentialEnv } from './lib/kafka-client.js';
+import { appLabels } from './lib/labels.js';
+import { LoadTestJob } from './lib/loadtest.js';
+import { PlatformNamespace } from './lib/namespace.js';
+import { DefaultDeny, FlowPolicies, type Flow } from './lib/network.js';
+import { IngestOperator } from './lib/operator.js';
+import { ConsumerPipeline } from './lib/pipeline.js';
+import { DATABASE_ROLES, PostgresCluster } from './lib/postgres.js';
+import { DynamoApiStore } from './lib/public-store.js';
+import { RedisCache } from './lib/redis.js';
+import { SECRET_KEYS, SECRET_NAMES } from './lib/secrets.js';
+import { SnapshotExport, SparkRbac } from './lib/spark.js';
+import { literalEnv, secretEnv } from './lib/workload.js';
+import { MIGRATIONS_DIR } from './paths.js';
+import type { PlatformSettings } from './settings.js';
+import { platformFlows } from './topology.js';
+
+function chartProps(s: PlatformSettings, labels: Record<string, string> = {}): ChartProps {
+  return { namespace: s.namespace, disableResourceNameHashes: true, labels: { 'app.kubernetes.io/part-of': 'clinical-ingest', ...labels } };
+}
+
+export class NamespaceChart extends Chart {
+  constructor(scope: Construct, id: string, s: PlatformSettings) {
+    super(scope, id, chartProps(s));
+    new PlatformNamespace(this, 'namespace', { name: s.namespace });
+    new DefaultDeny(this, 'default-deny');
+  }
+}
+
+/** Pod labels of the platform's clients, for the Kafka listener's own NetworkPolicy. */
+export const CLIENT_NAMES = { consumer: 'intake-consumer', operator: 'ingest-operator', loadtest: 'intake-loadtest' } as const;
+
+export class KafkaChart extends Chart {
+  readonly cluster: KafkaCluster;
+  readonly users: { readonly loadgen: ClientUser; readonly consumer: ClientUser; readonly operator: ClientUser };
+  constructor(scope: Construct, id: string, s: PlatformSettings) {
+    super(scope, id, chartProps(s));
+    const k = s.kafka;
+    this.cluster = new KafkaCluster(this, 'cluster', {
+      name: k.clusterName,
+      version: k.version,
+      replicas: k.replicas,
+      storageSize: k.storageSize,
+      tlsPort: k.tlsPort,
+      clients: Object.values(CLIENT_NAMES).map((name) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } })),
+    });
+    new Topic(this, 'intake', { cluster: this.cluster, topicName: k.intakeTopic, partitions: k.partitions, retentionMs: k.retentionMs });
+    new Topic(this, 'dlq', { cluster: this.cluster, topicName: k.dlqTopic, partitions: k.partitions, retentionMs: k.retentionMs });
+    this.users = {
+      // The load generator (and the validation, which produces): writes the intake topic.
+      loadgen: new ClientUser(this, 'loadgen', { cluster: this.cluster, userName: 'intake-loadgen', acls: [acl.topic(k.intakeTopic, 'Write', 'Describe')] }),
+      // The consumers: read the intake topic in their group, write the DLQ.
+      consumer: new ClientUser(this, 'consumer', {
+        cluster: this.cluster,
+        userName: 'intake-consumer',
+        acls: [acl.topic(k.intakeTopic, 'Read', 'Describe'), acl.group(k.consumerGroup, 'Read'), acl.topic(k.dlqTopic, 'Write', 'Describe')],
+      }),
+      // The operator: reads log-end offsets and the group's committed offsets, nothing else.
+      operator: new ClientUser(this, 'operator', {
+        cluster: this.cluster,
+        userName: 'ingest-operator',
+        acls: [acl.topic(k.intakeTopic, 'Describe'), acl.group(k.consumerGroup, 'Describe')],
+      }),
+    };
+  }
+}
+
+export class PostgresChart extends Chart {
+  readonly postgres: PostgresCluster;
+  constructor(scope: Construct, id: string, s: PlatformSettings) {
+    super(scope, id, chartProps(s));
+    this.postgres = new PostgresCluster(this, 'postgres', {
+      name: s.postgres.clusterName,
+      instances: s.postgres.instances,
+      storageSize: s.postgres.storageSize,
+      database: s.postgres.database,
+      imageName: UPSTREAM_IMAGES.postgres,
+      migrationsDir: MIGRATIONS_DIR,
+      roleSecrets: SECRET_NAMES.roles,
+      poolerInstances: s.postgres.poolerInstances,
+    });
+  }
+}
+
+export class RedisChart extends Chart {
+  readonly redis: RedisCache;
+  constructor(scope: Construct, id: string, s: PlatformSettings) {
+    super(scope, id, chartProps(s));
+    this.redis = new RedisCache(this, 'redis', {
+      name: s.redis.name,
+      image: UPSTREAM_IMAGES.redis,
+      passwordSecret: SECRET_NAMES.redisUsers,
+      storageSize: s.redis.storageSize,
+      maxMemory: s.redis.maxMemory,
+    });
+  }
+}
+
+export class PublicStoreChart extends Chart {
+  readonly store: DynamoApiStore;
+  constructor(scope: Construct, id: string, s: PlatformSettings) {
+    super(scope, id, chartProps(s));
+    this.store = new DynamoApiStore(this, 'store', {
+      name: s.publicStore.name,
+      image: s.publicStore.image,
+      port: s.publicStore.port,
+      table: s.publicStore.table,
+      nodePort: s.publicStore.nodePort,
+    });
+  }
+}
+
+export class SparkChart extends Chart {
+  readonly rbac: SparkRbac;
+  constructor(scope: Construct, id: string, s: PlatformSettings) {
+    super(scope, id, chartProps(s));
+    this.rbac = new SparkRbac(this, 'rbac', { namespace: s.namespace });
+  }
+}
+
+export class OperatorChart extends Chart {
+  readonly operator: IngestOperator;
+  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart) {
+    super(scope, id, chartProps(s));
+    this.operator = new IngestOperator(this, 'operator', {
+      name: CLIENT_NAMES.operator,
+      image: s.operatorImage,
+      namespace: s.namespace,
+      extraEnv: kafkaCredentialEnv(kafka.cluster, kafka.users.operator),
+    });
+  }
+}
+
+/** The public store's endpoint: the in-cluster store's Service, or the external one. */
+export function dynamoEndpoint(s: PlatformSettings): string {
+  return s.publicStore.externalEndpoint ?? `http://${s.publicStore.name}:${s.publicStore.port}`;
+}
+
+/** Variables of the AWS SDK the DynamoDB-API clients need against dynalite (which accepts any credentials). */
+export function dynamoClientEnv(s: PlatformSettings): Record<string, string> {
+  return {
+    DYNAMODB_ENDPOINT: dynamoEndpoint(s),
+    DYNAMODB_REGION: 'us-east-1',
+    PUBLIC_TABLE: s.publicStore.table,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // dynalite checks no signature; these name no account and open nothing. Against AWS, leave them
+    // out and give the pods an IAM identity (IRSA / EKS Pod Identity).
+    ...(s.publicStore.externalEndpoint === undefined ? { AWS_ACCESS_KEY_ID: 'dynalite', AWS_SECRET_ACCESS_KEY: 'dynalite' } : {}),
+  };
+}
+
+export class PipelineChart extends Chart {
+  readonly pipeline: ConsumerPipeline;
+  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, redis: RedisChart) {
+    super(scope, id, chartProps(s));
+    const name = 'intake';
+    const podLabels = selectorLabels({ apiVersion: 'ingest.clinical.dev/v1alpha1', kind: 'IngestPipeline', metadata: { name }, spec: {} as never });
+    this.pipeline = new ConsumerPipeline(this, 'pipeline', {
+      name,
+      namespace: s.namespace,
+      image: s.consumer.image,
+      kafka: {
+        bootstrapServers: kafka.cluster.bootstrapServers,
+        topic: s.kafka.intakeTopic,
+        consumerGroup: s.kafka.consumerGroup,
+        dlqTopic: s.kafka.dlqTopic,
+      },
+      config: {
+        PUBLIC_STORE: 'dynamodb',
+        ...dynamoClientEnv(s),
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: kafka.users.consumer.userName,
+        REDIS_URL: `redis://${redis.redis.name}:${redis.redis.port}`,
+        PG_POOL_SIZE: '8',
+      },
+      secrets: {
+        identityHmacSecret: { name: SECRET_NAMES.identity, key: SECRET_KEYS.hmac },
+        databaseUrl: { name: SECRET_NAMES.roles.app, key: SECRET_KEYS.url },
+        publicDatabaseUrl: { name: SECRET_NAMES.roles.anonWriter, key: SECRET_KEYS.url },
+      },
+      minReplicas: s.consumer.minReplicas,
+      maxReplicas: s.consumer.maxReplicas,
+      metricsPort: s.consumer.metricsPort,
+      podLabels,
+    });
+  }
+}
+
+export class NetworkChart extends Chart {
+  constructor(scope: Construct, id: string, s: PlatformSettings, flows: readonly Flow[]) {
+    super(scope, id, chartProps(s));
+    new FlowPolicies(this, 'flows', { flows });
+  }
+}
+
+export class LoadTestChart extends Chart {
+  readonly job: LoadTestJob;
+  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, pipeline: PipelineChart) {
+    super(scope, id, chartProps(s));
+    this.job = new LoadTestJob(this, 'loadtest', {
+      name: CLIENT_NAMES.loadtest,
+      image: s.loadTest.image,
+      count: s.loadTest.count,
+      waitSeconds: s.loadTest.waitSeconds,
+      env: [
+        ...kafkaClientEnv(kafka.cluster, kafka.users.loadgen),
+        ...literalEnv({
+          INTAKE_TOPIC: s.kafka.intakeTopic,
+          PUBLIC_STORE: 'dynamodb',
+          ...dynamoClientEnv(s),
+          CONSUMER_METRICS_URLS: pipeline.pipeline.metricsUrl,
+        }),
+        secretEnv('VALIDATE_DATABASE_URL', SECRET_NAMES.roles.reader, SECRET_KEYS.url),
+        secretEnv('IDENTITY_HMAC_SECRET', SECRET_NAMES.identity, SECRET_KEYS.hmac),
+      ],
+    });
+  }
+}
+
+export class SnapshotExportChart extends Chart {
+  constructor(scope: Construct, id: string, s: PlatformSettings, postgres: PostgresChart, spark: SparkChart) {
+    super(scope, id, chartProps(s));
+    new SnapshotExport(this, 'export', {
+      ...SPARK_EXPORT,
+      serviceAccountName: spark.rbac.serviceAccountName,
+      jdbcUrl: `jdbc:postgresql://${postgres.postgres.rwService}:5432/${s.postgres.database}?sslmode=require`,
+      dbUser: DATABASE_ROLES.reader,
+      dbPasswordSecret: { name: SECRET_NAMES.roles.reader, key: SECRET_KEYS.password },
+      podLabels: appLabels('snapshot-export', 'snapshot-export'),
+    });
+  }
+}
+
+export interface Platform {
+  readonly namespace: NamespaceChart;
+  readonly kafka: KafkaChart;
+  readonly postgres: PostgresChart;
+  readonly redis: RedisChart;
+  readonly publicStore: PublicStoreChart | undefined;
+  readonly spark: SparkChart;
+  readonly operator: OperatorChart;
+  readonly pipeline: PipelineChart;
+  readonly network: NetworkChart;
+  readonly loadTest: LoadTestChart;
+  readonly snapshotExport: SnapshotExportChart;
+}
+
+/** Chart ids in the order `make deploy` applies them (each is `<id>.k8s.yaml`). */
+export const DEPLOY_ORDER = ['namespace', 'network', 'kafka', 'postgres', 'redis', 'public-store', 'spark', 'operator', 'pipeline'] as const;
+/** Charts applied on demand, not by `make deploy`. */
+export const ON_DEMAND = ['loadtest', 'snapshot-export'] as const;
+
+/** Every chart of the platform, under `scope` (an App). */
+export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
+  const namespace = new NamespaceChart(scope, 'namespace', s);
+  const kafka = new KafkaChart(scope, 'kafka', s);
+  const postgres = new PostgresChart(scope, 'postgres', s);
+  const redis = new RedisChart(scope, 'redis', s);
+  const publicStore = s.publicStore.externalEndpoint === undefined ? new PublicStoreChart(scope, 'public-store', s) : undefined;
+  const spark = new SparkChart(scope, 'spark', s);
+  const operator = new OperatorChart(scope, 'operator', s, kafka);
+  const pipeline = new PipelineChart(scope, 'pipeline', s, kafka, redis);
+  const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline);
+  const snapshotExport = new SnapshotExportChart(scope, 'snapshot-export', s, postgres, spark);
+  const network = new NetworkChart(scope, 'network', s, platformFlows(s, { kafka, postgres, redis, publicStore, operator, pipeline, loadTest }));
+  return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest, snapshotExport };
+}

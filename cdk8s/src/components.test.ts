@@ -1,0 +1,95 @@
+/**
+ * The components' configuration, as the synthesized manifests give it, against the components'
+ * own parsers: the consumer's environment (ConfigMap + what the operator sets + the Secrets)
+ * parses with consumer/src/config.ts, the load-test Job runs a command loadgen's CLI knows.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { consumerConfigShape, parseConsumerConfig } from '@clinical-ingest/consumer';
+import { parseCommand } from '@clinical-ingest/loadgen';
+// The operator's config parser is not part of its package's exports: the test reads its source.
+import { operatorConfigShape, parseOperatorConfig } from '../../operator/src/config.js';
+import { KAFKA_CLIENT_ENV } from './lib/kafka-client.js';
+import { synthesize, type Synthesized } from './validation/platform.js';
+
+let s: Synthesized;
+beforeAll(() => {
+  s = synthesize();
+});
+
+type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: unknown } }[];
+const containerOf = (o: unknown) => (o as { spec: { template: { spec: { containers: { env: Env; command?: string[]; args?: string[]; envFrom?: unknown[] }[] } } } }).spec.template.spec.containers[0]!;
+
+/**
+ * Variables the manifests set that the components do not read yet: Kafka over TLS with SCRAM
+ * (issue #3 asks for it; the clients' support is the core pipeline's). Listed so the test names them.
+ */
+const PENDING_CLIENT_SUPPORT = new Set<string>([KAFKA_CLIENT_ENV.mechanism, KAFKA_CLIENT_ENV.username, KAFKA_CLIENT_ENV.password, KAFKA_CLIENT_ENV.caPem]);
+/** Read by the AWS SDK, not the consumer's own config. */
+const SDK_ENV = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED']);
+
+describe("the consumer's environment", () => {
+  it('parses with the consumer\'s own config (ConfigMap, operator-set variables, Secrets)', () => {
+    const cm = s.all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'intake-consumer-config') as unknown as { data: Record<string, string> };
+    const env: Record<string, string> = { ...cm.data };
+    for (const e of containerOf(s.operatorBuilt[0]).env) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      else if (e.valueFrom?.secretKeyRef) env[e.name] = e.name === 'IDENTITY_HMAC_SECRET' ? 'x'.repeat(64) : 'postgres://u@h:5432/d';
+      else env[e.name] = 'pod-name';
+    }
+    const cfg = parseConsumerConfig(env);
+    expect(cfg.METRICS_HOST).toBe('0.0.0.0');
+    expect(cfg.KAFKA_BROKERS).toEqual(['intake-kafka-bootstrap:9093']);
+    expect(cfg.PUBLIC_STORE).toBe('dynamodb');
+    expect(cfg.DYNAMODB_ENDPOINT).toBe('http://public-store:8000');
+    expect(cfg.METRICS_PORT).toBe(s.settings.consumer.metricsPort);
+  });
+
+  it('sets only variables the consumer reads (or the AWS SDK; Kafka SCRAM/TLS pending client support)', () => {
+    const cm = s.all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'intake-consumer-config') as unknown as { data: Record<string, string> };
+    const unknown = Object.keys(cm.data).filter((k) => !(k in consumerConfigShape) && !SDK_ENV.has(k) && !PENDING_CLIENT_SUPPORT.has(k));
+    expect(unknown).toEqual([]);
+  });
+});
+
+describe("the operator's environment", () => {
+  const operatorEnv = () => containerOf(s.all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ingest-operator')).env;
+
+  it("parses with the operator's own config, serving the External metrics API over TLS to the aggregator only", () => {
+    const env: Record<string, string> = {};
+    for (const e of operatorEnv()) env[e.name] = e.value ?? 'from-the-pod';
+    const cfg = parseOperatorConfig(env);
+    expect(cfg.HEALTH_HOST).toBe('0.0.0.0');
+    expect(cfg.EXTERNAL_METRICS_HOST).toBe('0.0.0.0');
+    expect(cfg.TLS_CERT_FILE).toMatch(/tls\.crt$/);
+    expect(cfg.CLIENT_CA_FILE).toMatch(/ca\.crt$/);
+  });
+
+  it('sets only variables the operator reads (Kafka SCRAM/TLS pending client support)', () => {
+    expect(operatorEnv().map((e) => e.name).filter((n) => !(n in operatorConfigShape) && !PENDING_CLIENT_SUPPORT.has(n))).toEqual([]);
+  });
+});
+
+describe('pending on the components (named here so they are not forgotten)', () => {
+  it.todo("consumer REDIS_URL with its ACL password from Secret redis-users (key consumer-url): the IngestPipeline CRD has no slot for it yet (spec.consumer.secrets.redisUrl or a generic secretEnv)");
+  it.todo('Kafka over TLS with SCRAM-SHA-512 in the consumer, loadgen and operator clients (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CA), and a slot for KAFKA_SASL_PASSWORD / KAFKA_SSL_CA in the IngestPipeline CRD');
+});
+
+describe('the load-test Job', () => {
+  it("runs loadgen's validate command, with the variables it reads", () => {
+    const job = s.all.find((o) => o.kind === 'Job')!;
+    const c = containerOf(job);
+    expect(c.command).toEqual(['node', 'loadgen/dist/cli.js']);
+    expect(parseCommand(c.args ?? [])).toEqual({ command: 'validate', args: (c.args ?? []).slice(1) });
+    const names = c.env.map((e) => e.name);
+    for (const v of ['KAFKA_BROKERS', 'INTAKE_TOPIC', 'VALIDATE_DATABASE_URL', 'PUBLIC_STORE', 'DYNAMODB_ENDPOINT', 'PUBLIC_TABLE', 'IDENTITY_HMAC_SECRET', 'CONSUMER_METRICS_URLS']) {
+      expect(names).toContain(v);
+    }
+    expect(c.args).toContain('--report');
+  });
+
+  it('reads the same HMAC secret as the consumers (or validation could not find the patients)', () => {
+    const job = containerOf(s.all.find((o) => o.kind === 'Job')).env.find((e) => e.name === 'IDENTITY_HMAC_SECRET')?.valueFrom?.secretKeyRef;
+    const consumer = containerOf(s.operatorBuilt[0]).env.find((e) => e.name === 'IDENTITY_HMAC_SECRET')?.valueFrom?.secretKeyRef;
+    expect(job).toEqual(consumer);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Every container image the platform runs, in one place. `make kind-up` builds and loads the
+ * project's own images from this list (`node cdk8s/dist/images.js`), and the charts reference the
+ * same names, so the two never disagree.
+ *
+ * The project's images are tagged `${IMAGE_REGISTRY}/<name>:${IMAGE_TAG}` (defaults
+ * `clinical-ingest` and `dev`); set the variables at `make synth` / `make kind-up` time to deploy a
+ * release or another registry.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The project's own images and the Dockerfile (from the repository root) each is built from. */
+export const PROJECT_IMAGES = {
+  consumer: { name: 'consumer', dockerfile: 'consumer/Dockerfile' },
+  operator: { name: 'ingest-operator', dockerfile: 'operator/Dockerfile' },
+  loadgen: { name: 'loadgen', dockerfile: 'loadgen/Dockerfile' },
+  publicStore: { name: 'dynalite', dockerfile: 'platform/dynalite/Dockerfile' },
+} as const;
+
+export type ProjectImage = keyof typeof PROJECT_IMAGES;
+
+export interface ImageOptions {
+  /** @default process.env.IMAGE_REGISTRY ?? 'clinical-ingest' */
+  readonly registry?: string;
+  /** @default process.env.IMAGE_TAG ?? 'dev' */
+  readonly tag?: string;
+}
+
+export function projectImage(image: ProjectImage, opts: ImageOptions = {}): string {
+  const registry = opts.registry ?? process.env['IMAGE_REGISTRY'] ?? 'clinical-ingest';
+  const tag = opts.tag ?? process.env['IMAGE_TAG'] ?? 'dev';
+  return `${registry}/${PROJECT_IMAGES[image].name}:${tag}`;
+}
+
+/** Upstream images the charts run directly (the operators bring their own). */
+export const UPSTREAM_IMAGES = {
+  /** CloudNativePG 1.30.0's default PostgreSQL 18 image (lz4 and commit timestamps built in). */
+  postgres: 'ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie',
+  /** Redis 7.2: the last BSD-licensed line, what the local platform runs (Debian's redis-server 7). */
+  redis: 'redis:7.2-alpine',
+} as const;
+
+/**
+ * The snapshot export job (ARCHITECTURE §7): its image and files, in one place. The PySpark job
+ * itself comes with the snapshot work; the SparkApplication template references these names.
+ */
+export const SPARK_EXPORT = {
+  /** Built by the snapshot work from apache/spark (Spark 4, Python 3), user 185. */
+  image: 'clinical-ingest/snapshot-export:dev',
+  sparkVersion: '4.0.1',
+  /** Inside the image. */
+  mainApplicationFile: 'local:///opt/clinical-ingest/spark/snapshot_export.py',
+  /** The PostgreSQL JDBC driver, inside the image. */
+  jdbcJar: 'local:///opt/clinical-ingest/spark/jars/postgresql.jar',
+  /** The uid of apache/spark images. */
+  uid: 185,
+} as const;
+
+/** `node cdk8s/dist/images.js`: one `<dockerfile> <image>` line per project image, for the Makefile. */
+function main(): void {
+  for (const key of Object.keys(PROJECT_IMAGES) as ProjectImage[]) {
+    process.stdout.write(`${PROJECT_IMAGES[key].dockerfile} ${projectImage(key)}\n`);
+  }
+}
+
+const script = process.argv[1];
+if (script !== undefined && realpathSync(script) === realpathSync(fileURLToPath(import.meta.url))) main();

@@ -1,0 +1,115 @@
+/**
+ * The Secrets the platform needs and nobody else creates: their names and keys here, their values
+ * generated at deploy time (`make deploy` runs `node cdk8s/dist/secrets.js`, which creates each one
+ * that is missing and never overwrites one that exists). No value is ever synthesized or in git.
+ * Secrets that the operators write (Strimzi's KafkaUser and cluster-CA Secrets, CloudNativePG's
+ * own) are listed in `OPERATOR_SECRETS` so that tests can check every reference resolves.
+ */
+import { DATABASE_ROLES, type DatabaseRole } from './postgres.js';
+
+export interface GeneratedSecret {
+  readonly name: string;
+  readonly type: 'Opaque' | 'kubernetes.io/basic-auth';
+  readonly description: string;
+  /** Every key the Secret holds, with how its value is made from fresh random tokens. */
+  readonly keys: readonly string[];
+  readonly generate: (random: () => string) => Record<string, string>;
+}
+
+export interface SecretPlanContext {
+  readonly namespace: string;
+  readonly database: string;
+  /** Host of the consumers' PostgreSQL endpoint (the pooler). */
+  readonly poolerHost: string;
+  /** Host of the primary (read-only users, the validation, exports). */
+  readonly primaryHost: string;
+  readonly redisHost: string;
+  readonly redisPort: number;
+}
+
+export const SECRET_NAMES = {
+  identity: 'ingest-identity',
+  redisUsers: 'redis-users',
+  roles: { app: 'pg-ingest-app', reader: 'pg-ingest-reader', anonWriter: 'pg-anon-writer' } satisfies Record<DatabaseRole, string>,
+} as const;
+
+/** Keys of the identity Secret and the redis users Secret. */
+export const SECRET_KEYS = {
+  hmac: 'hmac-secret',
+  url: 'url',
+  password: 'password',
+  redisConsumerUrl: 'consumer-url',
+  redisConsumerPassword: 'consumer-password',
+  redisProbePassword: 'probe-password',
+} as const;
+
+function roleSecret(ctx: SecretPlanContext, role: DatabaseRole, host: string): GeneratedSecret {
+  const username = DATABASE_ROLES[role];
+  return {
+    name: SECRET_NAMES.roles[role],
+    type: 'kubernetes.io/basic-auth',
+    description: `PostgreSQL login ${username} (CloudNativePG managed role password) and its connection URL`,
+    keys: ['username', 'password', 'url'],
+    generate: (random) => {
+      const password = random();
+      // TLS to the cluster; the CA is CloudNativePG's own (not verified by this URL: `no-verify`).
+      const url = `postgres://${username}:${password}@${host}:5432/${ctx.database}?sslmode=no-verify`;
+      return { username, password, url };
+    },
+  };
+}
+
+/** The Secrets `make deploy` creates when missing. */
+export function secretPlan(ctx: SecretPlanContext): GeneratedSecret[] {
+  return [
+    {
+      name: SECRET_NAMES.identity,
+      type: 'Opaque',
+      description: 'IDENTITY_HMAC_SECRET of the consumers and the validation (64 hex characters)',
+      keys: [SECRET_KEYS.hmac],
+      generate: (random) => ({ [SECRET_KEYS.hmac]: random() }),
+    },
+    roleSecret(ctx, 'app', ctx.poolerHost),
+    roleSecret(ctx, 'reader', ctx.primaryHost),
+    roleSecret(ctx, 'anonWriter', ctx.poolerHost),
+    {
+      name: SECRET_NAMES.redisUsers,
+      type: 'Opaque',
+      description: 'Redis ACL passwords (consumer, probe) and the consumer REDIS_URL',
+      keys: [SECRET_KEYS.redisConsumerPassword, SECRET_KEYS.redisProbePassword, SECRET_KEYS.redisConsumerUrl],
+      generate: (random) => {
+        const consumer = random();
+        return {
+          [SECRET_KEYS.redisConsumerPassword]: consumer,
+          [SECRET_KEYS.redisProbePassword]: random(),
+          [SECRET_KEYS.redisConsumerUrl]: `redis://consumer:${consumer}@${ctx.redisHost}:${ctx.redisPort}`,
+        };
+      },
+    },
+  ];
+}
+
+/**
+ * Objects `make deploy` derives from the cluster rather than from randomness: the operator's
+ * serving certificate (self-signed, for its Service's DNS names; the APIService trusts it through
+ * its caBundle) and a copy of the aggregator's client CA, which lives in kube-system.
+ */
+export interface DeployTimeObjects {
+  readonly tlsSecret: { readonly name: string; readonly serviceName: string; readonly keys: readonly string[] };
+  readonly clientCaConfigMap: { readonly name: string; readonly keys: readonly string[] };
+}
+
+export function deployTimeObjects(operatorName: string): DeployTimeObjects {
+  return {
+    tlsSecret: { name: `${operatorName}-tls`, serviceName: operatorName, keys: ['tls.crt', 'tls.key'] },
+    clientCaConfigMap: { name: `${operatorName}-client-ca`, keys: ['ca.crt'] },
+  };
+}
+
+/** Secrets written by the upstream operators, by name, with the keys this app reads. */
+export function operatorSecrets(kafkaCluster: string, kafkaUsers: readonly string[]): Map<string, readonly string[]> {
+  const m = new Map<string, readonly string[]>();
+  m.set(`${kafkaCluster}-cluster-ca-cert`, ['ca.crt']);
+  for (const u of kafkaUsers) m.set(u, ['password', 'sasl.jaas.config']);
+  return m;
+}

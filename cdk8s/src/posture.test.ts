@@ -1,0 +1,123 @@
+/**
+ * The security posture, asserted for every pod template: the test walks every synthesized object
+ * (our workloads, the pod templates of the Strimzi / CloudNativePG / spark-operator resources) and
+ * the consumer Deployment the operator builds from the synthesized IngestPipeline.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
+import { synthesize, type Synthesized } from './validation/platform.js';
+import type { KubeObject } from './validation/types.js';
+
+let s: Synthesized;
+let opts: PostureOptions;
+beforeAll(() => {
+  s = synthesize();
+  // Pods that call the Kubernetes API: our operator, and Spark drivers (they start executors).
+  opts = { apiClients: new Set([s.platform.operator.operator.name, s.platform.spark.rbac.serviceAccountName]) };
+});
+
+const clone = <T>(v: T): T => structuredClone(v);
+const find = (kind: string, name?: string): KubeObject => clone(s.all.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name))!);
+
+describe('every pod template', () => {
+  it('is found by the walk: our workloads, the operators\' resources and the operator-built consumer', () => {
+    const carriers = [...s.all, ...s.operatorBuilt].filter((o) => podTemplates(o).length > 0).map((o) => `${o.kind}/${o.metadata.name ?? o.metadata.generateName}`);
+    expect(carriers.sort()).toEqual(
+      [
+        'Cluster/pg',
+        'Deployment/ingest-operator',
+        'Deployment/intake-consumer',
+        'Job/intake-loadtest',
+        'Kafka/intake',
+        'KafkaNodePool/combined',
+        'Pooler/pg-pooler-rw',
+        'SparkApplication/snapshot-export-',
+        'StatefulSet/public-store',
+        'StatefulSet/redis',
+      ].sort(),
+    );
+  });
+
+  it('runs restricted: non-root, read-only root file system, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
+    expect([...s.all, ...s.operatorBuilt].flatMap((o) => postureErrors(o, opts))).toEqual([]);
+  });
+
+  it('sits in a namespace that enforces the restricted Pod Security Standard', () => {
+    const ns = s.all.filter((o) => o.kind === 'Namespace');
+    expect(ns).toHaveLength(1);
+    expect(ns.flatMap(namespaceErrors)).toEqual([]);
+    expect(s.all.filter((o) => o.metadata.namespace !== undefined && o.metadata.namespace !== s.settings.namespace && o.metadata.namespace !== 'kube-system')).toEqual([]);
+  });
+
+  it('of our long-running workloads has readiness and liveness probes', () => {
+    const missing: string[] = [];
+    for (const o of [...s.all, ...s.operatorBuilt].filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet')) {
+      for (const c of (o as unknown as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } }).spec.template.spec.containers) {
+        if (c['readinessProbe'] === undefined || c['livenessProbe'] === undefined) missing.push(`${o.kind}/${o.metadata.name}/${String(c['name'])}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('gives the consumers a grace period longer than their bounded shutdown (a batch finishes)', () => {
+    const d = s.operatorBuilt[0] as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: { env: { name: string; value?: string }[] }[] } } } };
+    const shutdownMs = Number(d.spec.template.spec.containers[0]!.env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')?.value);
+    expect(d.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs);
+  });
+});
+
+describe('the posture check refuses', () => {
+  const redis = () => find('StatefulSet', 'redis') as KubeObject & { spec: { template: { spec: Record<string, unknown> & { containers: Record<string, Record<string, unknown>>[] } } } };
+
+  it('privilege escalation, a writable root file system, added capabilities, root', () => {
+    const o = redis();
+    const sc = o.spec.template.spec.containers[0]!['securityContext']!;
+    sc['allowPrivilegeEscalation'] = true;
+    sc['readOnlyRootFilesystem'] = false;
+    sc['capabilities'] = { drop: ['ALL'], add: ['NET_ADMIN'] };
+    sc['runAsUser'] = 0;
+    const text = postureErrors(o, opts).join('\n');
+    expect(text).toMatch(/allowPrivilegeEscalation must be false/);
+    expect(text).toMatch(/readOnlyRootFilesystem must be true/);
+    expect(text).toMatch(/capabilities added: NET_ADMIN/);
+    expect(text).toMatch(/runs as root/);
+  });
+
+  it('a pod without runAsNonRoot or seccomp, a host path, a mounted token, missing resources', () => {
+    const o = redis();
+    const spec = o.spec.template.spec;
+    spec['securityContext'] = {};
+    for (const c of [...spec.containers, ...((spec['initContainers'] as Record<string, Record<string, unknown>>[]) ?? [])]) delete c['securityContext']!['seccompProfile'];
+    spec['volumes'] = [{ name: 'h', hostPath: { path: '/' } }];
+    spec['automountServiceAccountToken'] = true;
+    delete spec.containers[0]!['resources'];
+    const text = postureErrors(o, opts).join('\n');
+    expect(text).toMatch(/runAsNonRoot must be true/);
+    expect(text).toMatch(/seccompProfile must be RuntimeDefault/);
+    expect(text).toMatch(/hostPath volume h/);
+    expect(text).toMatch(/automountServiceAccountToken must be false/);
+    expect(text).toMatch(/resources must set/);
+  });
+
+  it("an operator's pod template without our security contexts (Strimzi, CloudNativePG, Spark)", () => {
+    const k = find('KafkaNodePool') as KubeObject & { spec: Record<string, unknown> };
+    delete k.spec['template'];
+    expect(postureErrors(k, opts).join('\n')).toMatch(/spec.template: pod securityContext.runAsNonRoot must be true/);
+    const c = find('Cluster') as KubeObject & { spec: Record<string, unknown> };
+    delete c.spec['securityContext'];
+    expect(postureErrors(c, opts).join('\n')).toMatch(/spec.securityContext: readOnlyRootFilesystem must be true/);
+    const a = find('SparkApplication') as KubeObject & { spec: { executor: Record<string, unknown> } };
+    delete a.spec.executor['podSecurityContext'];
+    expect(postureErrors(a, opts).join('\n')).toMatch(/spec.executor: pod securityContext.runAsNonRoot must be true/);
+  });
+
+  it('a workload kind it has no rule for', () => {
+    expect(() => postureErrors({ apiVersion: 'apps/v1', kind: 'Rollout', metadata: { name: 'x' } }, opts)).toThrow(/no posture rule for kind Rollout/);
+  });
+
+  it('a namespace that does not enforce restricted', () => {
+    const ns = find('Namespace') as KubeObject & { metadata: { labels: Record<string, string> } };
+    ns.metadata.labels['pod-security.kubernetes.io/enforce'] = 'baseline';
+    expect(namespaceErrors(ns)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * The platform's settings, with the documented defaults of a kind development cluster. Topic
+ * names, the consumer group, ports and the database name come from the components' own
+ * configuration (intake-core's LOCAL_DEFAULTS, the consumer's config shape), never copied.
+ * `fromEnvironment` reads the same variables as the local platform (PARTITIONS,
+ * TOPIC_RETENTION_MS) so both shapes carry the same topics.
+ */
+import { LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
+import { consumerConfigShape } from '@clinical-ingest/consumer';
+import { projectImage } from './images.js';
+
+/** The default of one of the consumer's variables, from its own config shape. */
+function consumerDefault<K extends keyof typeof consumerConfigShape>(key: K): string {
+  const parsed: unknown = consumerConfigShape[key].parse(undefined);
+  return String(parsed);
+}
+
+export interface KafkaSettings {
+  /** Strimzi `Kafka` name; its bootstrap Service is `<name>-kafka-bootstrap`. @default 'intake' */
+  readonly clusterName: string;
+  /** Strimzi 1.2.0's default Kafka version. @default '4.3.1' */
+  readonly version: string;
+  /** Nodes of the combined controller+broker pool. @default 1 (kind) */
+  readonly replicas: number;
+  /** Persistent volume per node. @default '10Gi' */
+  readonly storageSize: string;
+  /** Partitions of the intake topic and its DLQ (the local platform's PARTITIONS). @default 6 */
+  readonly partitions: number;
+  /** retention.ms of both topics (the local platform's TOPIC_RETENTION_MS). @default 3_600_000 (one hour) */
+  readonly retentionMs: number;
+  /** @default LOCAL_DEFAULTS.INTAKE_TOPIC */
+  readonly intakeTopic: string;
+  /** @default LOCAL_DEFAULTS.DLQ_TOPIC */
+  readonly dlqTopic: string;
+  /** @default the consumer's CONSUMER_GROUP default */
+  readonly consumerGroup: string;
+  /** TLS listener with SCRAM-SHA-512 authentication. @default 9093 */
+  readonly tlsPort: number;
+}
+
+export interface PostgresSettings {
+  /** CloudNativePG `Cluster` name; Services `<name>-rw`, `<name>-ro`. @default 'pg' */
+  readonly clusterName: string;
+  /** @default 1 (kind) */
+  readonly instances: number;
+  /** @default '10Gi' */
+  readonly storageSize: string;
+  /** The application database (as in the local DATABASE_URL). @default 'clinical' */
+  readonly database: string;
+  /** PgBouncer instances in front of the primary, for the consumers. @default 1 */
+  readonly poolerInstances: number;
+}
+
+export interface RedisSettings {
+  /** StatefulSet and Service name. @default 'redis' */
+  readonly name: string;
+  /** @default '1Gi' */
+  readonly storageSize: string;
+  /** Redis maxmemory (a cache: allkeys-lru evicts). @default '256mb' */
+  readonly maxMemory: string;
+}
+
+export interface PublicStoreSettings {
+  /** Deployment and Service name. @default 'public-store' */
+  readonly name: string;
+  /** A DynamoDB-API server image listening on `port`. @default the project's dynalite image */
+  readonly image: string;
+  /** @default 8000 */
+  readonly port: number;
+  /** @default LOCAL_DEFAULTS.PUBLIC_TABLE */
+  readonly table: string;
+  /**
+   * An existing DynamoDB-API endpoint (AWS DynamoDB, another server): no in-cluster store is
+   * deployed and the consumers use this URL. @default undefined (the in-cluster store)
+   */
+  readonly externalEndpoint?: string | undefined;
+  /** NodePort mapped by kind-config.yaml to 127.0.0.1:28000 on the host; 0: no NodePort. @default 30800 */
+  readonly nodePort: number;
+}
+
+export interface ConsumerSettings {
+  /** @default the project's consumer image */
+  readonly image: string;
+  /** @default 1 */
+  readonly minReplicas: number;
+  /** @default kafka.partitions (more replicas than partitions would idle) */
+  readonly maxReplicas: number;
+  /** The consumer's METRICS_PORT. @default the consumer's METRICS_PORT default (9464) */
+  readonly metricsPort: number;
+}
+
+export interface LoadTestSettings {
+  /** @default the project's loadgen image */
+  readonly image: string;
+  /** Records the in-cluster validation produces and checks. @default 100_000 */
+  readonly count: number;
+  /** How long the validation waits for the public store to hold every patient. @default 300 */
+  readonly waitSeconds: number;
+}
+
+export interface PlatformSettings {
+  /** @default 'clinical-ingest' */
+  readonly namespace: string;
+  /** Namespaces the upstream operators run in (`make kind-up` installs them there). */
+  readonly operatorNamespaces: { readonly strimzi: string; readonly cnpg: string; readonly sparkOperator: string };
+  readonly kafka: KafkaSettings;
+  readonly postgres: PostgresSettings;
+  readonly redis: RedisSettings;
+  readonly publicStore: PublicStoreSettings;
+  readonly consumer: ConsumerSettings;
+  readonly operatorImage: string;
+  readonly loadTest: LoadTestSettings;
+}
+
+export type PlatformOverrides = { readonly [K in keyof PlatformSettings]?: PlatformSettings[K] extends string ? string : Partial<PlatformSettings[K]> };
+
+export function defaultSettings(overrides: PlatformOverrides = {}): PlatformSettings {
+  const partitions = overrides.kafka?.partitions ?? 6;
+  const kafka: KafkaSettings = {
+    clusterName: 'intake',
+    version: '4.3.1',
+    replicas: 1,
+    storageSize: '10Gi',
+    partitions,
+    retentionMs: 3_600_000,
+    intakeTopic: LOCAL_DEFAULTS.INTAKE_TOPIC,
+    dlqTopic: LOCAL_DEFAULTS.DLQ_TOPIC,
+    consumerGroup: consumerDefault('CONSUMER_GROUP'),
+    tlsPort: 9093,
+    ...overrides.kafka,
+  };
+  return {
+    namespace: overrides.namespace ?? 'clinical-ingest',
+    operatorNamespaces: { strimzi: 'strimzi', cnpg: 'cnpg-system', sparkOperator: 'spark-operator', ...overrides.operatorNamespaces },
+    kafka,
+    postgres: {
+      clusterName: 'pg',
+      instances: 1,
+      storageSize: '10Gi',
+      database: new URL(LOCAL_DEFAULTS.DATABASE_URL).pathname.slice(1),
+      poolerInstances: 1,
+      ...overrides.postgres,
+    },
+    redis: { name: 'redis', storageSize: '1Gi', maxMemory: '256mb', ...overrides.redis },
+    publicStore: {
+      name: 'public-store',
+      image: projectImage('publicStore'),
+      port: 8000,
+      table: LOCAL_DEFAULTS.PUBLIC_TABLE,
+      nodePort: 30800,
+      ...overrides.publicStore,
+    },
+    consumer: {
+      image: projectImage('consumer'),
+      minReplicas: 1,
+      maxReplicas: kafka.partitions,
+      metricsPort: Number(consumerDefault('METRICS_PORT')),
+      ...overrides.consumer,
+    },
+    operatorImage: overrides.operatorImage ?? projectImage('operator'),
+    loadTest: { image: projectImage('loadgen'), count: 100_000, waitSeconds: 300, ...overrides.loadTest },
+  };
+}
+
+function positiveInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${text}'`);
+  return n;
+}
+
+/**
+ * Settings from the environment `make synth` runs in: PARTITIONS and TOPIC_RETENTION_MS (as for the
+ * local platform), K8S_NAMESPACE, LOADTEST_COUNT, PUBLIC_STORE_IMAGE, K8S_DYNAMODB_ENDPOINT (an external
+ * DynamoDB-API endpoint instead of the in-cluster store).
+ */
+export function settingsFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): PlatformSettings {
+  const partitions = positiveInt('PARTITIONS', env['PARTITIONS']);
+  const retentionMs = positiveInt('TOPIC_RETENTION_MS', env['TOPIC_RETENTION_MS']);
+  const count = positiveInt('LOADTEST_COUNT', env['LOADTEST_COUNT']);
+  const namespace = env['K8S_NAMESPACE'];
+  return defaultSettings({
+    ...(namespace !== undefined && namespace !== '' ? { namespace } : {}),
+    kafka: { ...(partitions !== undefined ? { partitions } : {}), ...(retentionMs !== undefined ? { retentionMs } : {}) },
+    publicStore: {
+      ...(env['PUBLIC_STORE_IMAGE'] ? { image: env['PUBLIC_STORE_IMAGE'] } : {}),
+      ...(env['K8S_DYNAMODB_ENDPOINT'] ? { externalEndpoint: env['K8S_DYNAMODB_ENDPOINT'] } : {}),
+    },
+    loadTest: count !== undefined ? { count } : {},
+  });
+}

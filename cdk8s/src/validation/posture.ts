@@ -1,0 +1,171 @@
+/**
+ * The security posture of every pod the platform runs, checked on the synthesized objects: each
+ * kind that carries a pod template is listed with where its templates are, and every template
+ * must meet the Pod Security Standard `restricted` plus this project's rules (read-only root file
+ * system, no service-account token unless the pod calls the API, resources set). A kind that is in
+ * neither list below fails the walk, so a new workload cannot slip past.
+ */
+import { describe, isRecord, type KubeObject } from './types.js';
+
+type Json = Record<string, unknown>;
+
+export interface PodTemplateRef {
+  /** Where it is, for messages. */
+  readonly where: string;
+  readonly pod: Json;
+  readonly containers: readonly { readonly where: string; readonly securityContext: unknown; readonly container?: Json }[];
+  /** A full PodSpec (our own workloads), rather than the security fields of an operator's template. */
+  readonly fullSpec: boolean;
+}
+
+/** Kinds that carry no pod. */
+export const PODLESS_KINDS: ReadonlySet<string> = new Set([
+  'Namespace',
+  'NetworkPolicy',
+  'ConfigMap',
+  'Service',
+  'ServiceAccount',
+  'Role',
+  'RoleBinding',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'APIService',
+  'KafkaTopic',
+  'KafkaUser',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  // The operator turns it into a Deployment: the tests check that Deployment (buildConsumerDeployment).
+  'IngestPipeline',
+]);
+
+const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), o);
+const rec = (v: unknown): Json => (isRecord(v) ? v : {});
+
+function fromPodSpec(where: string, spec: unknown): PodTemplateRef {
+  const s = rec(spec);
+  const list = (k: string) => (Array.isArray(s[k]) ? (s[k] as unknown[]) : []).map((c, i) => ({ where: `${where}.${k}[${i}]`, securityContext: rec(c)['securityContext'], container: rec(c) }));
+  return { where, pod: s, containers: [...list('initContainers'), ...list('containers')], fullSpec: true };
+}
+
+/** Strimzi-style templates: a pod template (security context at .securityContext) and container templates. */
+function fromTemplates(where: string, pod: unknown, containers: Record<string, unknown>): PodTemplateRef {
+  return {
+    where,
+    pod: { securityContext: get(pod, 'securityContext') },
+    containers: Object.entries(containers).map(([k, c]) => ({ where: `${where}.${k}`, securityContext: get(c, 'securityContext') })),
+    fullSpec: false,
+  };
+}
+
+/** Every pod template of an object ([] for a podless kind); throws for a kind it does not know. */
+export function podTemplates(obj: KubeObject): PodTemplateRef[] {
+  const spec = rec(obj['spec']);
+  switch (obj.kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'Job':
+      return [fromPodSpec('spec.template.spec', get(spec, 'template', 'spec'))];
+    case 'CronJob':
+      return [fromPodSpec('spec.jobTemplate.spec.template.spec', get(spec, 'jobTemplate', 'spec', 'template', 'spec'))];
+    case 'Pod':
+      return [fromPodSpec('spec', spec)];
+    case 'Kafka': {
+      const t = rec(get(spec, 'kafka', 'template'));
+      const eo = rec(get(spec, 'entityOperator', 'template'));
+      return [
+        fromTemplates('spec.kafka.template', t['pod'], { kafkaContainer: t['kafkaContainer'], initContainer: t['initContainer'] }),
+        fromTemplates('spec.entityOperator.template', eo['pod'], { topicOperatorContainer: eo['topicOperatorContainer'], userOperatorContainer: eo['userOperatorContainer'] }),
+      ];
+    }
+    case 'KafkaNodePool': {
+      const t = rec(spec['template']);
+      return [fromTemplates('spec.template', t['pod'], { kafkaContainer: t['kafkaContainer'], initContainer: t['initContainer'] })];
+    }
+    case 'Cluster':
+      return [
+        {
+          where: 'spec',
+          pod: { securityContext: spec['podSecurityContext'] },
+          containers: [{ where: 'spec.securityContext', securityContext: spec['securityContext'] }],
+          fullSpec: false,
+        },
+      ];
+    case 'Pooler': {
+      const podSpec = rec(get(spec, 'template', 'spec'));
+      const containers = Array.isArray(podSpec['containers']) ? (podSpec['containers'] as unknown[]) : [];
+      return [
+        {
+          where: 'spec.template.spec',
+          pod: { securityContext: podSpec['securityContext'] },
+          containers: containers.length === 0 ? [{ where: 'spec.template.spec.containers', securityContext: undefined }] : containers.map((c, i) => ({ where: `spec.template.spec.containers[${i}]`, securityContext: rec(c)['securityContext'] })),
+          fullSpec: false,
+        },
+      ];
+    }
+    case 'SparkApplication':
+      return ['driver', 'executor'].map((role) => ({
+        where: `spec.${role}`,
+        pod: { securityContext: get(spec, role, 'podSecurityContext') },
+        containers: [{ where: `spec.${role}.securityContext`, securityContext: get(spec, role, 'securityContext') }],
+        fullSpec: false,
+      }));
+    default:
+      if (PODLESS_KINDS.has(obj.kind)) return [];
+      throw new Error(`${describe(obj)}: no posture rule for kind ${obj.kind}: list where its pod templates are in validation/posture.ts (or that it has none)`);
+  }
+}
+
+export interface PostureOptions {
+  /** Service accounts whose pods may mount a token (they call the Kubernetes API). */
+  readonly apiClients: ReadonlySet<string>;
+}
+
+/** Every violation of the posture in one object. */
+export function postureErrors(obj: KubeObject, opts: PostureOptions): string[] {
+  const out: string[] = [];
+  for (const t of podTemplates(obj)) {
+    const at = (w: string, msg: string) => out.push(`${describe(obj)}: ${w}: ${msg}`);
+    const psc = rec(t.pod['securityContext']);
+    if (psc['runAsNonRoot'] !== true) at(t.where, 'pod securityContext.runAsNonRoot must be true');
+    if (psc['runAsUser'] === 0) at(t.where, 'pod runs as root (runAsUser 0)');
+    const podSeccomp = get(psc, 'seccompProfile', 'type');
+    for (const c of t.containers) {
+      const sc = rec(c.securityContext);
+      if (sc['allowPrivilegeEscalation'] !== false) at(c.where, 'allowPrivilegeEscalation must be false');
+      if (sc['privileged'] === true) at(c.where, 'privileged');
+      if (sc['readOnlyRootFilesystem'] !== true) at(c.where, 'readOnlyRootFilesystem must be true');
+      if (sc['runAsUser'] === 0) at(c.where, 'runs as root (runAsUser 0)');
+      if (sc['runAsNonRoot'] === false) at(c.where, 'runAsNonRoot false');
+      const drop = get(sc, 'capabilities', 'drop');
+      if (!Array.isArray(drop) || !drop.includes('ALL')) at(c.where, "capabilities.drop must include 'ALL'");
+      const add = get(sc, 'capabilities', 'add');
+      if (Array.isArray(add) && add.length > 0) at(c.where, `capabilities added: ${add.join(',')}`);
+      const seccomp = get(sc, 'seccompProfile', 'type') ?? podSeccomp;
+      if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') at(c.where, 'seccompProfile must be RuntimeDefault (pod or container)');
+      if (t.fullSpec && c.container !== undefined) {
+        for (const p of (Array.isArray(c.container['ports']) ? c.container['ports'] : []) as Json[]) if (p['hostPort'] !== undefined) at(c.where, 'hostPort');
+        const res = rec(c.container['resources']);
+        if (get(res, 'requests', 'cpu') === undefined || get(res, 'requests', 'memory') === undefined || get(res, 'limits', 'memory') === undefined) {
+          at(c.where, 'resources must set requests.cpu, requests.memory and limits.memory');
+        }
+      }
+    }
+    if (t.fullSpec) {
+      for (const k of ['hostNetwork', 'hostPID', 'hostIPC']) if (t.pod[k] === true) at(t.where, k);
+      for (const v of (Array.isArray(t.pod['volumes']) ? t.pod['volumes'] : []) as Json[]) if (v['hostPath'] !== undefined) at(t.where, `hostPath volume ${String(v['name'])}`);
+      const sa = String(t.pod['serviceAccountName'] ?? 'default');
+      if (t.pod['automountServiceAccountToken'] !== false && !opts.apiClients.has(sa)) at(t.where, `service account ${sa} does not call the API: automountServiceAccountToken must be false`);
+    }
+  }
+  return out;
+}
+
+/** The Namespace must enforce `restricted`. */
+export function namespaceErrors(obj: KubeObject): string[] {
+  if (obj.kind !== 'Namespace') return [];
+  const labels = obj.metadata.labels ?? {};
+  return labels['pod-security.kubernetes.io/enforce'] === 'restricted' ? [] : [`${describe(obj)}: pod-security.kubernetes.io/enforce must be 'restricted'`];
+}
