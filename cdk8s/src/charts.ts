@@ -161,7 +161,7 @@ export function dynamoClientEnv(s: PlatformSettings): Record<string, string> {
 
 export class PipelineChart extends Chart {
   readonly pipeline: ConsumerPipeline;
-  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, redis: RedisChart) {
+  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart) {
     super(scope, id, chartProps(s));
     const name = 'intake';
     const podLabels = selectorLabels({ apiVersion: 'ingest.clinical.dev/v1alpha1', kind: 'IngestPipeline', metadata: { name }, spec: {} as never });
@@ -174,19 +174,23 @@ export class PipelineChart extends Chart {
         topic: s.kafka.intakeTopic,
         consumerGroup: s.kafka.consumerGroup,
         dlqTopic: s.kafka.dlqTopic,
+        tls: true,
+        sasl: { mechanism: 'scram-sha-512', username: kafka.users.consumer.userName },
       },
       config: {
         PUBLIC_STORE: 'dynamodb',
         ...dynamoClientEnv(s),
-        KAFKA_SASL_MECHANISM: 'scram-sha-512',
-        KAFKA_SASL_USERNAME: kafka.users.consumer.userName,
-        REDIS_URL: `redis://${redis.redis.name}:${redis.redis.port}`,
         PG_POOL_SIZE: '8',
       },
       secrets: {
         identityHmacSecret: { name: SECRET_NAMES.identity, key: SECRET_KEYS.hmac },
         databaseUrl: { name: SECRET_NAMES.roles.app, key: SECRET_KEYS.url },
         publicDatabaseUrl: { name: SECRET_NAMES.roles.anonWriter, key: SECRET_KEYS.url },
+        // The consumer's Redis ACL user: the URL carries its password.
+        redisUrl: { name: SECRET_NAMES.redisUsers, key: SECRET_KEYS.redisConsumerUrl },
+        // Strimzi's user operator writes the KafkaUser's password; the cluster CA verifies the brokers.
+        kafkaPassword: { name: kafka.users.consumer.secretName, key: 'password' },
+        kafkaCa: { name: kafka.cluster.clusterCaSecret, key: 'ca.crt' },
       },
       minReplicas: s.consumer.minReplicas,
       maxReplicas: s.consumer.maxReplicas,
@@ -269,7 +273,7 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const publicStore = s.publicStore.externalEndpoint === undefined ? new PublicStoreChart(scope, 'public-store', s) : undefined;
   const spark = new SparkChart(scope, 'spark', s);
   const operator = new OperatorChart(scope, 'operator', s, kafka);
-  const pipeline = new PipelineChart(scope, 'pipeline', s, kafka, redis);
+  const pipeline = new PipelineChart(scope, 'pipeline', s, kafka);
   const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline);
   const snapshotExport = new SnapshotExportChart(scope, 'snapshot-export', s, postgres, spark);
   const network = new NetworkChart(scope, 'network', s, platformFlows(s, { kafka, postgres, redis, publicStore, operator, pipeline, loadTest }));

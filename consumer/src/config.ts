@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { env, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
+import { env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
 import { z } from 'zod';
 
 /**
@@ -12,6 +12,8 @@ export const consumerConfigShape = {
   DLQ_TOPIC: env.string(LOCAL_DEFAULTS.DLQ_TOPIC),
   CONSUMER_GROUP: env.string('intake-consumer'),
   KAFKA_CLIENT_ID: env.string(`intake-consumer-${hostname()}-${process.pid}`),
+  /** TLS and SASL to the brokers (KAFKA_SASL_MECHANISM, …; none locally): see intake-core kafka.ts. */
+  ...kafkaSecurityShape,
   /** Kafka session timeout: how long a silent member keeps its partitions. */
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000), // thirty seconds
   /** Longest the broker holds a fetch waiting for data: bounds freshness when traffic is light. */

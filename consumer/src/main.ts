@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { createLogger, IdentityKeyer } from '@clinical-ingest/intake-core';
+import { createKafkaClient, createLogger, IdentityKeyer } from '@clinical-ingest/intake-core';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { KafkaDeadLetters } from './adapters/kafka-dead-letters.js';
 import { PgMasterStore } from './adapters/pg-master-store.js';
@@ -13,7 +13,6 @@ import { ConsumerMetrics, serveMetrics } from './metrics.js';
 import { BatchProcessor } from './processor.js';
 import { systemClock } from './ports.js';
 import { buildPublicStore } from './public-store-factory.js';
-import { kafkaLogCreator } from './kafka-log.js';
 
 /** The only place real clients are built. */
 async function main(): Promise<void> {
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
 
   const publicStore = await buildPublicStore(cfg, log, cfg.PARTITION_CONCURRENCY + 1);
 
-  const kafka = new Kafka({ clientId: cfg.KAFKA_CLIENT_ID, brokers: cfg.KAFKA_BROKERS, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
+  const kafka = createKafkaClient({ clientId: cfg.KAFKA_CLIENT_ID, brokers: cfg.KAFKA_BROKERS, logger: log, security: cfg });
   const dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await dlqProducer.connect();
   const consumer = kafka.consumer({

@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './identity.js';
 export * from './logger.js';
 export * from './record.js';
+export * from './kafka.js';

@@ -16,7 +16,6 @@ export {
   DEFAULT_IN_FLIGHT,
   formatProgress,
   formatSummary,
-  kafkaLogCreator,
   produceRecords,
   PRODUCER_CONFIG,
   type KafkaLike,

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, type Logger } from '@clinical-ingest/intake-core';
-import { Kafka, Partitioners, logLevel, type CompressionTypes, type Message, type ProducerConfig, type Producer, type logCreator } from 'kafkajs';
+import { createKafkaClient, createLogger, type Logger } from '@clinical-ingest/intake-core';
+import { Partitioners, type CompressionTypes, type Kafka, type Message, type ProducerConfig, type Producer } from 'kafkajs';
 import type { GeneratedRecord } from './generator.js';
 
 /**
@@ -80,25 +80,9 @@ export const PRODUCER_CONFIG: ProducerConfig = Object.freeze({
   allowAutoTopicCreation: false,
 });
 
+/** A Kafka client for the producer (TLS and SASL from the environment, see intake-core's kafka.ts). */
 export function createKafka(brokers: readonly string[], logger: Logger, clientId = 'intake-loadgen'): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: [...brokers],
-    logLevel: logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.WARN,
-    logCreator: kafkaLogCreator(logger),
-  });
-}
-
-/** Routes kafkajs log lines to the (PHI-redacting) pino logger; kafkajs never logs message contents. */
-export function kafkaLogCreator(logger: Logger): logCreator {
-  return () => (entry) => {
-    const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry.log as Record<string, unknown> & { message: string };
-    const fields = { component: 'kafkajs', namespace: entry.namespace, ...extra };
-    if (entry.level === logLevel.ERROR) logger.error(fields, message);
-    else if (entry.level === logLevel.WARN) logger.warn(fields, message);
-    else if (entry.level === logLevel.INFO) logger.info(fields, message);
-    else logger.debug(fields, message);
-  };
+  return createKafkaClient({ clientId, brokers, logger });
 }
 
 export async function produceRecords(options: ProduceOptions): Promise<ProduceSummary> {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, env, loadConfig } from '@clinical-ingest/intake-core';
+import { ConfigError, env, kafkaSecurityShape, loadConfig } from '@clinical-ingest/intake-core';
 import { z } from 'zod';
 
 /**
@@ -31,6 +31,8 @@ export const operatorConfigShape = {
   /** CA of the aggregator's client certificates (requestheader-client-ca-file). */
   CLIENT_CA_FILE: z.string().min(1).optional(),
   KAFKA_CLIENT_ID: env.string('ingest-operator'),
+  /** TLS and SASL to the brokers (the operator's KafkaUser reads offsets): see intake-core kafka.ts. */
+  ...kafkaSecurityShape,
   /** Bound on the graceful shutdown. */
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 1_000),
 };

@@ -9,3 +9,4 @@ export { computeStatus, setCondition, sameJson, type StatusInput } from './contr
 export { validateSpec } from './controller/validate.js';
 export { handleExternalMetrics, apiResourceList, quantity, type PipelineSource, type MetricsRequest, type MetricsResponse } from './metrics/external.js';
 export { parseSelector, matches as selectorMatches } from './metrics/selector.js';
+export { operatorConfigShape, parseOperatorConfig } from './config.js';

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
 
   const metrics = new OperatorMetrics();
   const kube = new KubeApiClient(kc);
-  const lag = new KafkaLagReader({ clientId: cfg.KAFKA_CLIENT_ID, log });
+  const lag = new KafkaLagReader({ clientId: cfg.KAFKA_CLIENT_ID, log, security: cfg });
   const queue = new WorkQueue();
   const reconciler = new Reconciler({ kube, lag, clock: systemClock, log, observer: metrics });
   const controller = new Controller(queue, reconciler, log, cfg.WORKERS);

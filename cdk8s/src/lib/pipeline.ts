@@ -24,7 +24,7 @@ export interface ConsumerPipelineProps {
   readonly kafka: IngestPipelineSpec['kafka'];
   /** The consumers' non-secret settings (consumer/src/config.ts variables), as a ConfigMap. */
   readonly config: Readonly<Record<string, string>>;
-  readonly secrets: { readonly identityHmacSecret: SecretRef; readonly databaseUrl: SecretRef; readonly publicDatabaseUrl?: SecretRef };
+  readonly secrets: IngestPipelineSpec['consumer']['secrets'];
   /** @default 1 */
   readonly minReplicas?: number;
   readonly maxReplicas: number;

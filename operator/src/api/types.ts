@@ -34,6 +34,10 @@ export interface KafkaSpec {
   readonly consumerGroup: string;
   /** Dead-letter topic (the consumer's DLQ_TOPIC). @default the consumer's own default */
   readonly dlqTopic?: string;
+  /** TLS to the brokers (KAFKA_SSL); implied by `consumer.secrets.kafkaCa`. @default false */
+  readonly tls?: boolean;
+  /** SASL (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME); the password is `consumer.secrets.kafkaPassword`. */
+  readonly sasl?: { readonly mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain'; readonly username: string };
 }
 
 export interface ConsumerSecrets {
@@ -43,6 +47,12 @@ export interface ConsumerSecrets {
   readonly databaseUrl: SecretKeyRef;
   /** PUBLIC_DATABASE_URL, when the public store is the PostgreSQL adapter. */
   readonly publicDatabaseUrl?: SecretKeyRef;
+  /** REDIS_URL, when it carries a password (a Redis ACL user). */
+  readonly redisUrl?: SecretKeyRef;
+  /** KAFKA_SASL_PASSWORD, required with `kafka.sasl`. */
+  readonly kafkaPassword?: SecretKeyRef;
+  /** KAFKA_SSL_CA: the brokers' CA certificate (PEM); turns TLS on. */
+  readonly kafkaCa?: SecretKeyRef;
 }
 
 /** An extra environment variable with a literal value (no secrets here: use a Secret and `secrets`). */

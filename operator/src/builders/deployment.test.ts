@@ -132,3 +132,45 @@ describe('buildConsumerDeployment', () => {
     expect(buildConsumerDeployment(base, { configHash: 'abc' }).spec!.template.metadata!.annotations).toEqual({ 'ingest.clinical.dev/config-hash': 'abc' });
   });
 });
+
+describe('buildConsumerDeployment: Kafka TLS/SASL and Redis credentials', () => {
+  const secure = samplePipeline();
+  const spec = {
+    ...secure.spec,
+    kafka: { ...secure.spec.kafka, sasl: { mechanism: 'scram-sha-512' as const, username: 'consumer' } },
+    consumer: {
+      ...secure.spec.consumer,
+      secrets: {
+        ...secure.spec.consumer.secrets,
+        redisUrl: { name: 'redis-users', key: 'consumer-url' },
+        kafkaPassword: { name: 'consumer', key: 'password' },
+        kafkaCa: { name: 'intake-cluster-ca-cert', key: 'ca.crt' },
+      },
+    },
+  };
+
+  it('sets the variables the consumer config reads, secrets by reference', () => {
+    const env = envOf(buildConsumerDeployment({ ...secure, spec }));
+    expect(env).toMatchObject({
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'consumer',
+      KAFKA_SASL_PASSWORD: { secretKeyRef: { name: 'consumer', key: 'password' } },
+      KAFKA_SSL_CA: { secretKeyRef: { name: 'intake-cluster-ca-cert', key: 'ca.crt' } },
+      REDIS_URL: { secretKeyRef: { name: 'redis-users', key: 'consumer-url' } },
+    });
+  });
+
+  it('plaintext Kafka sets none of them', () => {
+    expect(Object.keys(envOf()).filter((k) => k.startsWith('KAFKA_S'))).toEqual([]);
+  });
+
+  it('SASL without a password Secret is refused', () => {
+    const { kafkaPassword: _k, ...rest } = spec.consumer.secrets;
+    expect(() => buildConsumerDeployment({ ...secure, spec: { ...spec, consumer: { ...spec.consumer, secrets: rest } } })).toThrow(BuildError);
+  });
+
+  it('an extra env entry may not override them', () => {
+    expect(() => buildConsumerDeployment({ ...secure, spec: { ...spec, consumer: { ...spec.consumer, env: [{ name: 'KAFKA_SASL_PASSWORD', value: 'x' }] } } })).toThrow(/may not set KAFKA_SASL_PASSWORD/);
+  });
+});

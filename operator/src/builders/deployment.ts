@@ -46,7 +46,27 @@ export const RESERVED_ENV = [
   'IDENTITY_HMAC_SECRET',
   'DATABASE_URL',
   'PUBLIC_DATABASE_URL',
+  'REDIS_URL',
+  'KAFKA_SSL',
+  'KAFKA_SSL_CA',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
 ] as const;
+
+/** TLS and SASL to the brokers, as the consumer's config reads them (intake-core kafka.ts). */
+function kafkaSecurityEnv(pipeline: IngestPipeline): V1EnvVar[] {
+  const { kafka, consumer } = pipeline.spec;
+  const env: V1EnvVar[] = [];
+  if (kafka.tls === true || consumer.secrets.kafkaCa !== undefined) env.push({ name: 'KAFKA_SSL', value: 'true' });
+  if (consumer.secrets.kafkaCa !== undefined) env.push(secretEnv('KAFKA_SSL_CA', consumer.secrets.kafkaCa));
+  if (kafka.sasl !== undefined) {
+    if (consumer.secrets.kafkaPassword === undefined) throw new BuildError('spec.kafka.sasl needs spec.consumer.secrets.kafkaPassword');
+    env.push({ name: 'KAFKA_SASL_MECHANISM', value: kafka.sasl.mechanism }, { name: 'KAFKA_SASL_USERNAME', value: kafka.sasl.username });
+    env.push(secretEnv('KAFKA_SASL_PASSWORD', consumer.secrets.kafkaPassword));
+  }
+  return env;
+}
 
 function consumerEnv(pipeline: IngestPipeline): V1EnvVar[] {
   const { kafka, consumer } = pipeline.spec;
@@ -65,6 +85,8 @@ function consumerEnv(pipeline: IngestPipeline): V1EnvVar[] {
     secretEnv('IDENTITY_HMAC_SECRET', consumer.secrets.identityHmacSecret),
     secretEnv('DATABASE_URL', consumer.secrets.databaseUrl),
     ...(consumer.secrets.publicDatabaseUrl === undefined ? [] : [secretEnv('PUBLIC_DATABASE_URL', consumer.secrets.publicDatabaseUrl)]),
+    ...(consumer.secrets.redisUrl === undefined ? [] : [secretEnv('REDIS_URL', consumer.secrets.redisUrl)]),
+    ...kafkaSecurityEnv(pipeline),
   ];
   for (const e of consumer.env ?? []) {
     if ((RESERVED_ENV as readonly string[]).includes(e.name)) {

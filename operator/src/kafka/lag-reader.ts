@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import type { Logger } from '@clinical-ingest/intake-core';
+import { kafkaSecurity, parseKafkaSecurity, type KafkaSecurityConfig, type Logger } from '@clinical-ingest/intake-core';
 import { OperatorError, type LagReader } from '../controller/ports.js';
 import type { PartitionOffsets } from '../policy/policy.js';
 
@@ -8,6 +8,8 @@ export interface KafkaLagReaderOptions {
   /** @default 5000 */
   readonly requestTimeoutMs?: number;
   readonly log?: Logger;
+  /** TLS and SASL to the brokers. @default parsed from the environment (KAFKA_SASL_MECHANISM, …) */
+  readonly security?: KafkaSecurityConfig;
 }
 
 /**
@@ -31,6 +33,7 @@ export class KafkaLagReader implements LagReader {
         connectionTimeout: 3000,
         retry: { retries: 2 },
         logLevel: logLevel.NOTHING,
+        ...kafkaSecurity(this.opts.security ?? parseKafkaSecurity()),
       });
       const admin = kafka.admin();
       a = admin.connect().then(() => admin);
