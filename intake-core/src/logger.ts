@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * Every patient field, wherever it sits in a log object: pino replaces it with "[PHI]". Log
@@ -8,8 +8,9 @@ export const PHI_FIELDS = ['name', 'nameNorm', 'dateOfBirth', 'date_of_birth', '
 
 export const REDACT_PATHS = PHI_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 
-export function createLogger(name: string, options: LoggerOptions = {}): Logger {
-  return pino({
+/** A pino logger with PHI redaction; `destination` defaults to stdout. */
+export function createLogger(name: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const settings: LoggerOptions = {
     // `service`, not pino's `name`: "name" is a patient field and is redacted wherever it appears.
     base: { service: name, pid: process.pid },
     level: process.env['LOG_LEVEL'] ?? 'info',
@@ -17,7 +18,8 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
     // Errors are logged by code and message only: a cause may quote a query parameter.
     serializers: { err: serializeError },
     ...options,
-  });
+  };
+  return destination === undefined ? pino(settings) : pino(settings, destination);
 }
 
 export function serializeError(err: unknown): Record<string, unknown> {
