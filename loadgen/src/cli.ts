@@ -51,7 +51,8 @@ async function produceCommand(args: readonly string[], environment: Environment)
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const logger = createLogger('intake-loadgen');
+    // Logs to stderr: stdout carries only the summary.
+    const logger = createLogger('intake-loadgen', {}, process.stderr);
     const summary = await produceRecords({
       records: generator,
       total: o.count,

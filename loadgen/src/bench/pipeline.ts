@@ -137,7 +137,7 @@ async function copyBaseline(s: Scenario): Promise<{ mbPerSecond: number; records
 }
 
 async function main(): Promise<void> {
-  const log = createLogger('intake-bench', { level: 'warn' });
+  const log = createLogger('intake-bench', { level: 'warn' }, process.stderr);
   const wanted = process.env['BENCH_SCENARIOS']?.split(',');
   const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.name));
   const store = env('PUBLIC_STORE', 'dynamodb');

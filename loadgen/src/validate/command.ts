@@ -63,7 +63,8 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   const rate = values.rate === undefined || values.rate === 'unlimited' ? undefined : int('rate', values.rate, 1);
   const cfg = loadConfig(shape, process.env);
 
-  const log = createLogger('intake-validate');
+  // Logs to stderr: stdout carries only the report.
+  const log = createLogger('intake-validate', {}, process.stderr);
   const master = new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 4, application_name: 'intake-validate' });
   let store: PublicStore;
   if (cfg.PUBLIC_STORE === 'postgres') store = new PgPublicStore(new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 2 }));
