@@ -92,6 +92,22 @@ describe('BatchProcessor', () => {
     expect(master.positions.get(0)!.published).toBe(2);
   });
 
+  it('a public write that fails after the commit is made good when the batch is retried', async () => {
+    const batch = msgs(0, [rec('A B', '1990-01-01', 'red'), rec('C D', '1990-01-01', 'blue')]);
+    const put = pub.put.bind(pub);
+    let failures = 1;
+    pub.put = async (items) => {
+      if (failures-- > 0) throw new Error('public store unavailable');
+      return put(items);
+    };
+    await expect(processor.process(0, batch)).rejects.toThrow(/unavailable/);
+    expect(pub.items.size).toBe(0);
+    const out = await processor.process(0, batch); // the runner's retry, same consumer
+    expect(out).toMatchObject({ skipped: 2, accepted: 0 });
+    expect([...pub.items.values()].map((i) => i.favoriteColor).sort()).toEqual(['blue', 'red']);
+    expect(master.positions.get(0)).toEqual({ next: 2, published: 2 });
+  });
+
   it('an older record arriving later changes nothing public', async () => {
     await processor.process(0, msgs(0, [rec('A B', '1990-01-01', 'red', 1000)]));
     const out = await processor.process(0, msgs(1, [rec('A B', '1990-01-01', 'blue', 0)]));

@@ -132,20 +132,23 @@ export class BatchProcessor {
   }
 
   async #position(partition: number, firstOffset: number): Promise<Tracked> {
-    const cached = this.#positions.get(String(partition));
-    if (cached) return cached;
     const { topic, master, publicStore } = this.deps;
-    const stored = await master.position(topic, partition, firstOffset);
-    if (stored.published < stored.next) {
-      // A previous owner committed batches whose public writes may not have happened (a crash
-      // between the two). Re-publish the current state of the patients they touched.
-      const items = await master.publicStateForRange(topic, partition, stored.published, stored.next);
-      await publicStore.put(items);
-      await master.markPublished(topic, partition, stored.next);
-      this.deps.metrics.republished.inc(items.length);
-      this.deps.log.info({ partition, from: stored.published, to: stored.next, items: items.length }, 'republished after takeover');
+    let pos = this.#positions.get(String(partition));
+    if (pos === undefined) {
+      const stored = await master.position(topic, partition, firstOffset);
+      pos = { next: stored.next, published: stored.published, publishedThrough: stored.published };
     }
-    const pos: Tracked = { next: stored.next, published: stored.next, publishedThrough: stored.next };
+    if (pos.publishedThrough < pos.next) {
+      // Committed batches whose public writes did not happen: a previous owner crashed between
+      // the two, or our own public write failed and the batch is being retried. Publish the
+      // current state of the patients they touched before going on.
+      const items = await master.publicStateForRange(topic, partition, pos.publishedThrough, pos.next);
+      await publicStore.put(items);
+      await master.markPublished(topic, partition, pos.next);
+      this.deps.metrics.republished.inc(items.length);
+      this.deps.log.info({ partition, from: pos.publishedThrough, to: pos.next, items: items.length }, 'republished committed records');
+      pos = { next: pos.next, published: pos.next, publishedThrough: pos.next };
+    }
     this.#positions.set(String(partition), pos);
     return pos;
   }
