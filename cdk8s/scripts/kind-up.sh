@@ -48,10 +48,11 @@ say "spark-operator $SPARK_OPERATOR_VERSION"
   --set "spark.jobNamespaces={$K8S_NAMESPACE}" --set spark.serviceAccount.create=false --set spark.rbac.create=false \
   --wait --timeout 10m
 
-# The project's images: the same list the charts reference (cdk8s/src/images.ts).
-while read -r dockerfile image; do
-  say "building $image ($dockerfile)"
-  "$DOCKER" build -f "$ROOT/$dockerfile" -t "$image" "$ROOT"
+# The project's images: the same list the charts reference (cdk8s/src/images.ts), each a target of
+# its Dockerfile (the Node.js components share the root Dockerfile and its build stage).
+while read -r dockerfile target image; do
+  say "building $image ($dockerfile, target $target)"
+  "$DOCKER" build -f "$ROOT/$dockerfile" --target "$target" -t "$image" "$ROOT"
   "$KIND" load docker-image "$image" --name "$KIND_CLUSTER"
 done < <(node "$ROOT/cdk8s/dist/images.js")
 

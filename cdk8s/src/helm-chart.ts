@@ -97,7 +97,7 @@ function valuesYaml(v: ChartValues): string {
   return `${HEADER}# Values of the ingest-operator chart. Defaults are those of the cdk8s platform (make synth).
 
 image:
-  # -- Operator image (built by make kind-up from operator/Dockerfile; runs node operator/dist/main.js).
+  # -- Operator image (built by make kind-up from the root Dockerfile, target operator; runs node operator/dist/main.js).
   repository: ${v.image.repository}
   # -- Image tag.
   tag: ${v.image.tag}

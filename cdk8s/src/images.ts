@@ -10,12 +10,16 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The project's own images and the Dockerfile (from the repository root) each is built from. */
+/**
+ * The project's own images: the Dockerfile (from the repository root; the build context is the
+ * root) and its stage each is built from, `docker build -f <dockerfile> --target <target> .`. The
+ * Node.js components share the root Dockerfile and its one build stage.
+ */
 export const PROJECT_IMAGES = {
-  consumer: { name: 'consumer', dockerfile: 'consumer/Dockerfile' },
-  operator: { name: 'ingest-operator', dockerfile: 'operator/Dockerfile' },
-  loadgen: { name: 'loadgen', dockerfile: 'loadgen/Dockerfile' },
-  publicStore: { name: 'dynalite', dockerfile: 'platform/dynalite/Dockerfile' },
+  consumer: { name: 'consumer', dockerfile: 'Dockerfile', target: 'consumer' },
+  operator: { name: 'ingest-operator', dockerfile: 'Dockerfile', target: 'operator' },
+  loadgen: { name: 'loadgen', dockerfile: 'Dockerfile', target: 'loadgen' },
+  publicStore: { name: 'dynalite', dockerfile: 'platform/dynalite/Dockerfile', target: 'dynalite' },
 } as const;
 
 export type ProjectImage = keyof typeof PROJECT_IMAGES;
@@ -57,11 +61,19 @@ export const SPARK_EXPORT = {
   uid: 185,
 } as const;
 
-/** `node cdk8s/dist/images.js`: one `<dockerfile> <image>` line per project image, for the Makefile. */
+/**
+ * What `make kind-up` builds (cdk8s/scripts/kind-up.sh reads `node cdk8s/dist/images.js`): one
+ * `<dockerfile> <target> <image>` line per project image.
+ */
+export function buildList(opts: ImageOptions = {}): string[] {
+  return (Object.keys(PROJECT_IMAGES) as ProjectImage[]).map((key) => {
+    const { dockerfile, target } = PROJECT_IMAGES[key];
+    return `${dockerfile} ${target} ${projectImage(key, opts)}`;
+  });
+}
+
 function main(): void {
-  for (const key of Object.keys(PROJECT_IMAGES) as ProjectImage[]) {
-    process.stdout.write(`${PROJECT_IMAGES[key].dockerfile} ${projectImage(key)}\n`);
-  }
+  for (const line of buildList()) process.stdout.write(`${line}\n`);
 }
 
 const script = process.argv[1];
