@@ -5,3 +5,4 @@ export * from './identity.js';
 export * from './logger.js';
 export * from './record.js';
 export * from './kafka.js';
+export * from './prng.js';

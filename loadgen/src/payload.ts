@@ -6,6 +6,8 @@
  * make the UTF-8 byte length differ from the character count, as in real notes.
  */
 
+import { prng } from '@clinical-ingest/intake-core';
+
 /** Pool size in characters: room for the largest payload plus an oversized one (> 32 KiB). */
 export const POOL_CHARS = 128 * 1024;
 
@@ -53,20 +55,9 @@ const PLANS = [
   'Dose of ramipril increased to 5 mg once daily',
 ];
 
-/** A small fixed-seed PRNG (mulberry32): the pool is identical in every process. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function buildPool(): string {
-  const rnd = mulberry32(0x5eed);
+  const rnd = prng(0x5eed); // fixed seed: the pool is identical in every process
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const parts: string[] = [];

@@ -8,7 +8,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appLabels, selector } from './labels.js';
-import { literalEnv, quantities, restrictedPodSpec, TMP_MOUNT, TMP_VOLUME } from './workload.js';
+import { literalEnv, quantities, restrictedPodSpec, TMP_MOUNT, TMP_VOLUME, singleReplicaStatefulSet } from './workload.js';
 
 export interface DynamoApiStoreProps {
   /** @default 'public-store' */
@@ -57,44 +57,32 @@ export class DynamoApiStore extends Construct {
       });
     }
 
-    new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: { name: this.name, labels },
-      spec: {
-        serviceName: this.name,
-        replicas: 1,
-        selector: { matchLabels: this.podLabels },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        volumeClaimTemplates: [
+    singleReplicaStatefulSet(this, 'statefulset', {
+      name: this.name,
+      labels,
+      podLabels: this.podLabels,
+      storageSize: props.storageSize ?? '2Gi',
+      podSpec: restrictedPodSpec({
+        serviceAccountName: this.name,
+        fsGroup: true,
+        containers: [
           {
-            metadata: { name: 'data' },
-            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize ?? '2Gi') } } },
+            name: 'dynamodb',
+            image: props.image,
+            env: literalEnv({ PORT: this.port, READY_PORT: readyPort, DATA_DIR: '/data', PUBLIC_TABLE: props.table }),
+            ports: [
+              { name: 'dynamodb', containerPort: this.port },
+              { name: 'ready', containerPort: readyPort },
+            ],
+            readinessProbe: { httpGet: { path: '/ready', port: k8s.IntOrString.fromString('ready') }, periodSeconds: 2, timeoutSeconds: 2 },
+            livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('dynamodb') }, initialDelaySeconds: 10, periodSeconds: 10 },
+            // dynalite is one event loop: one core is all it can use (ARCHITECTURE §4).
+            resources: quantities({ requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '1Gi' } }),
+            volumeMounts: [{ name: 'data', mountPath: '/data' }, TMP_MOUNT],
           },
         ],
-        template: {
-          metadata: { labels },
-          spec: restrictedPodSpec({
-            serviceAccountName: this.name,
-            fsGroup: true,
-            containers: [
-              {
-                name: 'dynamodb',
-                image: props.image,
-                env: literalEnv({ PORT: this.port, READY_PORT: readyPort, DATA_DIR: '/data', PUBLIC_TABLE: props.table }),
-                ports: [
-                  { name: 'dynamodb', containerPort: this.port },
-                  { name: 'ready', containerPort: readyPort },
-                ],
-                readinessProbe: { httpGet: { path: '/ready', port: k8s.IntOrString.fromString('ready') }, periodSeconds: 2, timeoutSeconds: 2 },
-                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('dynamodb') }, initialDelaySeconds: 10, periodSeconds: 10 },
-                // dynalite is one event loop: one core is all it can use (ARCHITECTURE §4).
-                resources: quantities({ requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '1Gi' } }),
-                volumeMounts: [{ name: 'data', mountPath: '/data' }, TMP_MOUNT],
-              },
-            ],
-            volumes: [TMP_VOLUME],
-          }),
-        },
-      },
+        volumes: [TMP_VOLUME],
+      }),
     });
   }
 }

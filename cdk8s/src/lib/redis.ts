@@ -7,7 +7,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appLabels, selector } from './labels.js';
-import { quantities, restrictedPodSpec, secretEnv } from './workload.js';
+import { quantities, restrictedPodSpec, secretEnv, singleReplicaStatefulSet } from './workload.js';
 
 /** The identity cache's key prefix (consumer/src/adapters/redis-identity-cache.ts). */
 export const IDENTITY_KEY_PATTERN = 'idk:*';
@@ -79,66 +79,54 @@ export class RedisCache extends Construct {
       'sed -e "s/@CONSUMER_PASSWORD@/$CONSUMER_PASSWORD/" -e "s/@PROBE_PASSWORD@/$PROBE_PASSWORD/" /etc/redis/users.acl.template > /run/redis/users.acl',
     ].join('\n');
 
-    new k8s.KubeStatefulSet(this, 'statefulset', {
-      metadata: { name: this.name, labels },
-      spec: {
-        serviceName: this.name,
-        replicas: 1,
-        selector: { matchLabels: this.podLabels },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-        volumeClaimTemplates: [
+    singleReplicaStatefulSet(this, 'statefulset', {
+      name: this.name,
+      labels,
+      podLabels: this.podLabels,
+      storageSize: props.storageSize ?? '1Gi',
+      podSpec: restrictedPodSpec({
+        serviceAccountName: this.name,
+        uid: REDIS_UID,
+        fsGroup: true,
+        initContainers: [
           {
-            metadata: { name: 'data' },
-            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize ?? '1Gi') } } },
+            name: 'render-acl',
+            image: props.image,
+            command: ['sh', '-c', render],
+            env: [secretEnv('CONSUMER_PASSWORD', props.passwordSecret, 'consumer-password'), secretEnv('PROBE_PASSWORD', props.passwordSecret, 'probe-password')],
+            volumeMounts: [
+              { name: 'config', mountPath: '/etc/redis', readOnly: true },
+              { name: 'acl', mountPath: '/run/redis' },
+            ],
+            resources: quantities({ requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } }),
           },
         ],
-        template: {
-          metadata: { labels },
-          spec: restrictedPodSpec({
-            serviceAccountName: this.name,
-            uid: REDIS_UID,
-            fsGroup: true,
-            initContainers: [
-              {
-                name: 'render-acl',
-                image: props.image,
-                command: ['sh', '-c', render],
-                env: [secretEnv('CONSUMER_PASSWORD', props.passwordSecret, 'consumer-password'), secretEnv('PROBE_PASSWORD', props.passwordSecret, 'probe-password')],
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/redis', readOnly: true },
-                  { name: 'acl', mountPath: '/run/redis' },
-                ],
-                resources: quantities({ requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } }),
-              },
+        containers: [
+          {
+            name: 'redis',
+            image: props.image,
+            command: ['redis-server', '/etc/redis/redis.conf'],
+            ports: [{ name: 'redis', containerPort: this.port }],
+            env: [secretEnv('PROBE_PASSWORD', props.passwordSecret, 'probe-password')],
+            readinessProbe: {
+              exec: { command: ['sh', '-c', `redis-cli -p ${this.port} --user probe --pass "$PROBE_PASSWORD" --no-auth-warning ping | grep -q PONG`] },
+              periodSeconds: 5,
+              timeoutSeconds: 2,
+            },
+            livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('redis') }, periodSeconds: 10, failureThreshold: 3 },
+            resources: quantities({ requests: { cpu: '100m', memory: '320Mi' }, limits: { memory: '384Mi' } }),
+            volumeMounts: [
+              { name: 'config', mountPath: '/etc/redis', readOnly: true },
+              { name: 'acl', mountPath: '/run/redis', readOnly: true },
+              { name: 'data', mountPath: '/data' },
             ],
-            containers: [
-              {
-                name: 'redis',
-                image: props.image,
-                command: ['redis-server', '/etc/redis/redis.conf'],
-                ports: [{ name: 'redis', containerPort: this.port }],
-                env: [secretEnv('PROBE_PASSWORD', props.passwordSecret, 'probe-password')],
-                readinessProbe: {
-                  exec: { command: ['sh', '-c', `redis-cli -p ${this.port} --user probe --pass "$PROBE_PASSWORD" --no-auth-warning ping | grep -q PONG`] },
-                  periodSeconds: 5,
-                  timeoutSeconds: 2,
-                },
-                livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('redis') }, periodSeconds: 10, failureThreshold: 3 },
-                resources: quantities({ requests: { cpu: '100m', memory: '320Mi' }, limits: { memory: '384Mi' } }),
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/redis', readOnly: true },
-                  { name: 'acl', mountPath: '/run/redis', readOnly: true },
-                  { name: 'data', mountPath: '/data' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: `${this.name}-config` } },
-              { name: 'acl', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
-            ],
-          }),
-        },
-      },
+          },
+        ],
+        volumes: [
+          { name: 'config', configMap: { name: `${this.name}-config` } },
+          { name: 'acl', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+        ],
+      }),
     });
 
     new k8s.KubeServiceAccount(this, 'sa', { metadata: { name: this.name, labels }, automountServiceAccountToken: false });

@@ -4,6 +4,7 @@
  * token unless the pod calls the Kubernetes API.
  */
 import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
 import { APP_UID, restrictedContainer, restrictedPod, type ContainerSecurityContext, type ResourceRequirements } from './security.js';
 
 export function quantities(r: ResourceRequirements): k8s.ResourceRequirements {
@@ -65,4 +66,38 @@ export function restrictedPodSpec(o: PodOptions): k8s.PodSpec {
     containers: o.containers.map((c) => ({ terminationMessagePolicy: 'FallbackToLogsOnError', ...c, securityContext: sc })),
     volumes: [...(o.volumes ?? [])],
   };
+}
+
+export interface SingleReplicaStatefulSetProps {
+  readonly name: string;
+  /** Labels of the object and of its pods. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The selector (a subset of the pod labels). */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** Size of the `data` volume claim. */
+  readonly storageSize: string;
+  readonly podSpec: k8s.PodSpec;
+}
+
+/**
+ * A one-replica StatefulSet with a `data` volume claim that outlives the set (deleting or scaling
+ * it never deletes data): the shape of the platform's own stateful stores.
+ */
+export function singleReplicaStatefulSet(scope: Construct, id: string, p: SingleReplicaStatefulSetProps): k8s.KubeStatefulSet {
+  return new k8s.KubeStatefulSet(scope, id, {
+    metadata: { name: p.name, labels: { ...p.labels } },
+    spec: {
+      serviceName: p.name,
+      replicas: 1,
+      selector: { matchLabels: { ...p.podLabels } },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString(p.storageSize) } } },
+        },
+      ],
+      template: { metadata: { labels: { ...p.labels } }, spec: p.podSpec },
+    },
+  });
 }

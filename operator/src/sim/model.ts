@@ -15,6 +15,8 @@
  * Each record's latency is (second consumed − second produced + 0.5 s).
  */
 
+import { prng } from '@clinical-ingest/intake-core';
+
 export interface ModelParams {
   readonly partitions: number;
   readonly ratePerReplica: number;
@@ -33,17 +35,6 @@ interface Pod {
   ready: boolean;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class TopicModel {
   readonly logEnd: number[];
