@@ -39,9 +39,10 @@ build: install ## Compile every package (tsc -b).
 	npx tsc -b
 
 .PHONY: test
-test: build up ## Run every test: unit, then integration on the local platform (starts it).
+test: build up k8s-up ## Every test: unit; integration on the local platform; the operator on a local control plane.
 	npx vitest run --project unit
 	npx vitest run --project integration
+	$(MAKE) --no-print-directory test-k8s
 
 .PHONY: test-unit
 test-unit: build ## Unit tests only (no servers needed).
@@ -54,8 +55,9 @@ up: install ## Start Kafka, PostgreSQL, Redis and dynalite on 127.0.0.1 (install
 	scripts/platform.sh up
 
 .PHONY: down
-down: stop ## Stop consumers and every server `make up` started.
+down: stop ## Stop consumers, every server `make up` started, and the local control plane.
 	scripts/platform.sh down
+	scripts/k8s-testenv.sh down
 
 .PHONY: status
 status: ## Show what runs.
@@ -98,3 +100,4 @@ synth: build ## Synthesize every manifest with cdk8s into cdk8s/dist-manifests.
 
 include mk/operator.mk
 include mk/kubernetes.mk
+include mk/k8s-testenv.mk

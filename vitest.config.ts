@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests (*.test.ts) need nothing running. Integration tests (*.itest.ts) run against the
 // local platform's real servers (`make up`); they run one file at a time because they share them.
+// End-to-end tests (*.e2e.ts, `make test-k8s`) run the operator against a real control plane
+// (`make k8s-up`) and the local Kafka; they fail, never skip, when either is not reachable.
 export default defineConfig({
   test: {
     projects: [
@@ -20,6 +22,16 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'k8s',
+          include: ['operator/src/**/*.e2e.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
     ],

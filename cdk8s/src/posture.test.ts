@@ -4,7 +4,7 @@
  * the consumer Deployment the operator builds from the synthesized IngestPipeline.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
+import { duplicateKeyErrors, namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
 import { synthesize, type Synthesized } from './validation/platform.js';
 import type { KubeObject } from './validation/types.js';
 
@@ -119,5 +119,25 @@ describe('the posture check refuses', () => {
     const ns = find('Namespace') as KubeObject & { metadata: { labels: Record<string, string> } };
     ns.metadata.labels['pod-security.kubernetes.io/enforce'] = 'baseline';
     expect(namespaceErrors(ns)).toHaveLength(1);
+  });
+});
+
+describe('keyed lists (what server-side apply merges by key)', () => {
+  it('no pod template sets an env variable, a port, a mount or a volume twice', () => {
+    expect([...s.all, ...s.operatorBuilt].flatMap(duplicateKeyErrors)).toEqual([]);
+  });
+
+  it('bites: an env variable set twice', () => {
+    const job = find('Job');
+    const c = (job as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!;
+    c.env.push({ ...c.env[0]! });
+    expect(duplicateKeyErrors(job).join('\n')).toMatch(/env: name .* appears twice/);
+  });
+
+  it('bites: a volume named twice', () => {
+    const sts = find('StatefulSet', 'redis');
+    const pod = (sts as unknown as { spec: { template: { spec: { volumes: { name: string }[] } } } }).spec.template.spec;
+    pod.volumes.push({ ...pod.volumes[0]! });
+    expect(duplicateKeyErrors(sts).join('\n')).toMatch(/volumes: name .* appears twice/);
   });
 });

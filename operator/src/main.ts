@@ -89,9 +89,22 @@ async function main(): Promise<void> {
     bound.unref();
     void (async () => {
       await controller.stop();
+      log.debug('shutdown: workers stopped');
       await elector?.stop();
       await informers.stop();
-      await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+      log.debug('shutdown: informers stopped');
+      // Kept-alive connections (the aggregator's, probes') would hold close() until they time out.
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise((r) => {
+              s.close(() => r(undefined));
+              s.closeIdleConnections();
+              setTimeout(() => s.closeAllConnections(), 1000).unref();
+            }),
+        ),
+      );
+      log.debug('shutdown: servers closed');
       await lag.close();
       process.exit(0);
     })();

@@ -6,7 +6,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appLabels, selector } from './labels.js';
-import { literalEnv, quantities, restrictedPodSpec, TMP_MOUNT, TMP_VOLUME } from './workload.js';
+import { quantities, restrictedPodSpec, TMP_MOUNT, TMP_VOLUME } from './workload.js';
 
 /** The loadgen CLI, as the image runs it (`node loadgen/dist/cli.js`). */
 export const LOADGEN_COMMAND = ['node', 'loadgen/dist/cli.js'] as const;
@@ -54,7 +54,7 @@ export class LoadTestJob extends Construct {
                 image: props.image,
                 command: [...LOADGEN_COMMAND],
                 args: ['validate', '--count', String(props.count), '--wait-seconds', String(props.waitSeconds), '--report', LoadTestJob.REPORT_FILE],
-                env: [...literalEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }), ...props.env],
+                env: [...props.env],
                 resources: quantities({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2Gi' } }),
                 volumeMounts: [TMP_MOUNT],
               },

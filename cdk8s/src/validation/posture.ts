@@ -169,3 +169,32 @@ export function namespaceErrors(obj: KubeObject): string[] {
   const labels = obj.metadata.labels ?? {};
   return labels['pod-security.kubernetes.io/enforce'] === 'restricted' ? [] : [`${describe(obj)}: pod-security.kubernetes.io/enforce must be 'restricted'`];
 }
+
+/**
+ * Lists the Kubernetes API merges by key (`x-kubernetes-list-map-keys`): a duplicate key passes a
+ * JSON-schema check but server-side apply rejects the object (an env variable set twice, say).
+ */
+const LIST_MAP_KEYS: Readonly<Record<string, string>> = { env: 'name', ports: 'containerPort', volumeMounts: 'mountPath' };
+
+export function duplicateKeyErrors(obj: KubeObject): string[] {
+  const out: string[] = [];
+  for (const t of podTemplates(obj)) {
+    if (!t.fullSpec) continue;
+    const volumes = (Array.isArray(t.pod['volumes']) ? (t.pod['volumes'] as unknown[]) : []).map((v) => rec(v)['name']);
+    for (const d of duplicates(volumes)) out.push(`${describe(obj)}: ${t.where}.volumes: name ${String(d)} appears twice`);
+    for (const c of t.containers) {
+      for (const [list, key] of Object.entries(LIST_MAP_KEYS)) {
+        const items = Array.isArray(c.container?.[list]) ? (c.container[list] as unknown[]) : [];
+        for (const d of duplicates(items.map((i) => rec(i)[key]))) out.push(`${describe(obj)}: ${c.where}.${list}: ${key} ${String(d)} appears twice`);
+      }
+    }
+  }
+  return out;
+}
+
+function duplicates(values: unknown[]): unknown[] {
+  const seen = new Set<unknown>();
+  const dup = new Set<unknown>();
+  for (const v of values) (seen.has(v) ? dup : seen).add(v);
+  return [...dup];
+}

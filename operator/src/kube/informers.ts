@@ -66,6 +66,7 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
     return p === undefined ? undefined : `${o.metadata?.namespace}/${p}`;
   };
   const synced = new Set<string>();
+  let stopped = false;
   const wire = (name: string, inf: Informer<KubernetesObject> & ObjectCache<KubernetesObject>, key: (o: KubernetesObject) => string | undefined) => {
     for (const verb of ['add', 'update', 'delete'] as const) {
       inf.on(verb, (o) => {
@@ -76,8 +77,12 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
     inf.on('connect', () => synced.add(name));
     inf.on('error', (err) => {
       synced.delete(name);
+      // stop() aborts the watch, which reports an error: not a failure, and nothing to restart.
+      if (stopped) return;
       log.warn({ informer: name, err }, 'watch failed; restarting');
-      setTimeout(() => void inf.start().catch((e) => log.error({ informer: name, err: e }, 'informer restart failed')), RESTART_MS).unref();
+      setTimeout(() => {
+        if (!stopped) void inf.start().catch((e) => log.error({ informer: name, err: e }, 'informer restart failed'));
+      }, RESTART_MS).unref();
     });
   };
   wire('ingestpipelines', pipelines as never, pipelineKey);
@@ -93,6 +98,7 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
     },
     synced: () => synced.size === 3,
     stop: async () => {
+      stopped = true;
       await Promise.all([pipelines.stop(), deployments.stop(), hpas.stop()]);
     },
   };

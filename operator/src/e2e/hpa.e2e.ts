@@ -1,0 +1,195 @@
+import type { KubernetesObject, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { Admin, Kafka } from 'kafkajs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DESIRED_REPLICAS_METRIC, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
+import { externalMetricsApiService } from '../api/rbac.js';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { PIPELINE_LABEL } from '../builders/common.js';
+import {
+  applyAsAdmin,
+  connectCluster,
+  connectKafka,
+  createNamespace,
+  deleteClusterObjects,
+  deleteNamespace,
+  eventually,
+  freePort,
+  FRONT_PROXY_CA,
+  installCrd,
+  isNotFound,
+  KAFKA_BROKERS,
+  kubectl,
+  LOCAL,
+  operatorIdentity,
+  servingCertificate,
+  startOperator,
+  suffix,
+  topicWithRecords,
+  type Cluster,
+  type OperatorIdentity,
+  type OperatorProcess,
+  write,
+} from './harness.js';
+
+// The whole loop on a real control plane: the operator serves `external.metrics.k8s.io` over TLS
+// (client certificates from the apiserver's front proxy only), registered by its APIService
+// through an ExternalName Service `localhost` (no kube-proxy here), and the real HPA controller
+// of kube-controller-manager scales the consumer Deployment to the policy's decision.
+//
+// Only one APIService may own external.metrics.k8s.io/v1beta1: this file creates it and deletes
+// it afterwards, and fails if another one exists.
+
+const APISERVICE = `${EXTERNAL_METRICS_VERSION}.${EXTERNAL_METRICS_GROUP}`;
+const SERVICE = 'ingest-operator-metrics';
+// Six partitions of 20 records, nothing consumed: with 10 rec/s per replica assumed and a 5 s
+// freshness target every partition asks for 4 rec/s, so a consumer can carry two of them.
+const RECORDS = [20, 20, 20, 20, 20, 20];
+
+let c: Cluster;
+let kafka: Kafka;
+let admin: Admin;
+let ns: string;
+let id: OperatorIdentity;
+let operator: OperatorProcess | undefined;
+let apiServiceCreated = false;
+let topic: string;
+const name = `hpa-${suffix()}`;
+
+async function getPipeline(): Promise<IngestPipeline> {
+  return (await c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as IngestPipeline;
+}
+
+async function withLog<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof Error) {
+      const hpa = await c.autoscaling.readNamespacedHorizontalPodAutoscaler({ name: `${name}-consumer`, namespace: ns }).catch(() => undefined);
+      const svc = await kubectl(['get', 'apiservice', APISERVICE, '-o', 'jsonpath={.status.conditions}']).catch(() => '');
+      e.message += `\n--- APIService conditions ---\n${svc}\n--- HPA status ---\n${JSON.stringify(hpa?.status ?? null)}`;
+      if (operator) e.message += `\n--- operator log (${operator.logFile}) ---\n${operator.tail(20)}`;
+    }
+    throw e;
+  }
+}
+
+beforeAll(async () => {
+  c = await connectCluster();
+  ({ kafka, admin } = await connectKafka());
+  await installCrd(c);
+  const existing = await c.objects.read({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: APISERVICE } }).catch((e: unknown) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+  if (existing !== undefined && existing.metadata?.labels?.['clinical-ingest/e2e'] !== 'true') {
+    throw new Error(`APIService ${APISERVICE} already exists and is not this test's: only one adapter may own ${EXTERNAL_METRICS_GROUP}`);
+  }
+  ns = await createNamespace(c, 'e2e-hpa');
+  id = await operatorIdentity(c, ns, { hpaReader: true });
+  const port = await freePort();
+  // The aggregator verifies the serving certificate for <service>.<namespace>.svc.
+  const cert = await servingCertificate(join(LOCAL, 'e2e', ns, 'tls'), [`${SERVICE}.${ns}.svc`, 'localhost']);
+  operator = await startOperator(id, { tls: { certFile: cert.certFile, keyFile: cert.keyFile, clientCaFile: FRONT_PROXY_CA, port } });
+  await applyAsAdmin(c, { apiVersion: 'v1', kind: 'Service', metadata: { name: SERVICE, namespace: ns }, spec: { type: 'ExternalName', externalName: 'localhost' } } as KubernetesObject);
+  const apiService = externalMetricsApiService({ serviceNamespace: ns, serviceName: SERVICE, servicePort: port, caBundle: cert.caBundle }) as unknown as KubernetesObject;
+  apiService.metadata!.labels = { ...apiService.metadata!.labels, 'clinical-ingest/e2e': 'true' };
+  await applyAsAdmin(c, apiService);
+  apiServiceCreated = true;
+  topic = `operator-e2e-${name}`;
+  await topicWithRecords(kafka, admin, topic, RECORDS);
+});
+
+afterAll(async () => {
+  // First the APIService: an unavailable aggregated API stalls discovery (namespace deletion, GC).
+  if (apiServiceCreated) await kubectl(['delete', 'apiservice', APISERVICE, '--ignore-not-found']).catch(() => undefined);
+  await operator?.stop();
+  if (c !== undefined) {
+    if (ns !== undefined) await deleteNamespace(c, ns);
+    if (id !== undefined) await deleteClusterObjects(c, id.clusterObjects);
+  }
+  if (admin !== undefined) {
+    if (topic !== undefined) await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+});
+
+describe('the HPA on the operator’s external metric', () => {
+  it('the APIService becomes Available through the ExternalName Service', async () => {
+    await withLog(() =>
+      eventually(
+        'APIService Available',
+        async () => (await kubectl(['get', 'apiservice', APISERVICE, '-o', "jsonpath={.status.conditions[?(@.type=='Available')].status}"])).trim() === 'True',
+        60_000,
+        1000,
+      ),
+    );
+    const list = JSON.parse(await kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}`])) as { resources: { name: string }[] };
+    expect(list.resources.map((r) => r.name)).toContain(DESIRED_REPLICAS_METRIC);
+  });
+
+  it('the kube-apiserver serves the policy’s decision as the external metric', async () => {
+    await c.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      body: {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name, namespace: ns },
+        spec: {
+          kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: `${topic}-group` },
+          consumer: { image: 'clinical-ingest/consumer:e2e', secrets: { identityHmacSecret: { name: 'ingest-identity', key: 'hmac-secret' }, databaseUrl: { name: 'pg', key: 'url' } } },
+          scaling: {
+            minReplicas: 1,
+            maxReplicas: 6,
+            pollIntervalSeconds: 1,
+            freshnessTargetSeconds: 5,
+            policy: { initialRatePerReplica: 10, rebalanceHoldSeconds: 0 },
+          },
+        },
+      },
+    });
+    const p = await withLog(() =>
+      eventually(
+        'a decision above one replica',
+        async () => {
+          const p = await getPipeline();
+          return (p.status?.desiredReplicas ?? 0) > 1 ? p : undefined;
+        },
+        45_000,
+      ),
+    );
+    const raw = await kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/${DESIRED_REPLICAS_METRIC}?labelSelector=${encodeURIComponent(`${PIPELINE_LABEL}=${name}`)}`]);
+    const list = JSON.parse(raw) as { items: { value: string; metricLabels: Record<string, string> }[] };
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0]!.metricLabels).toEqual({ [PIPELINE_LABEL]: name });
+    expect(Number(list.items[0]!.value)).toBe(p.status?.metricValue ?? p.status?.desiredReplicas);
+  });
+
+  it('the real HPA controller scales the consumer Deployment to the decision', async () => {
+    const hpa = await withLog(() =>
+      eventually(
+        'Deployment replicas = the decision',
+        async () => {
+          const p = await getPipeline();
+          const hpa = await c.autoscaling.readNamespacedHorizontalPodAutoscaler({ name: `${name}-consumer`, namespace: ns });
+          const dep = await c.apps.readNamespacedDeployment({ name: `${name}-consumer`, namespace: ns });
+          const want = Math.min(p.status?.metricValue ?? p.status?.desiredReplicas ?? 0, hpa.spec!.maxReplicas);
+          return want > 1 && dep.spec?.replicas === want && hpa.status?.desiredReplicas === want ? hpa : undefined;
+        },
+        90_000,
+        1000,
+      ),
+    );
+    const cond = (t: string) => (hpa as V2HorizontalPodAutoscaler).status?.conditions?.find((x) => x.type === t);
+    expect(cond('AbleToScale')?.status).toBe('True');
+    expect(cond('ScalingActive')).toMatchObject({ status: 'True', reason: 'ValidMetricFound' });
+    expect(hpa.status?.currentMetrics?.[0]?.external?.metric.name).toBe(DESIRED_REPLICAS_METRIC);
+    const p = await getPipeline();
+    write(`hpa.e2e: decision ${p.status?.desiredReplicas} (metric ${p.status?.metricValue}, lag ${p.status?.lag}); HPA ${hpa.status?.currentReplicas} → ${hpa.status?.desiredReplicas} of max ${hpa.spec?.maxReplicas}; ${JSON.stringify(hpa.status?.currentMetrics)}`);
+    // The operator sees the HPA's write on its next pass.
+    await eventually('status.replicas = the HPA’s count', async () => (await getPipeline()).status?.replicas === hpa.status?.desiredReplicas, 30_000);
+  });
+});

@@ -1,0 +1,13 @@
+//go:build tools
+
+// Package tools pins the control-plane commands scripts/k8s-testenv.sh builds: the wrapper module's
+// go.mod requires k8s.io/kubernetes and replaces each staging module with its published version,
+// which `go install k8s.io/kubernetes/cmd/...@v` cannot do.
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
