@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       onNewLeader: (id) => log.info({ leader: id }, 'leader'),
     });
   } else lead();
-  log.info({ namespace: cfg.WATCH_NAMESPACE || '*', identity: cfg.POD_NAME, leaderElection: cfg.LEADER_ELECTION }, 'operator started');
+  log.info({ namespace: cfg.WATCH_NAMESPACE || '*', holder: cfg.POD_NAME, leaderElection: cfg.LEADER_ELECTION }, 'operator started');
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -293,7 +293,12 @@ describe('the operator process', () => {
   it('shuts down cleanly on SIGTERM (exit 0, lease released)', async () => {
     const code = await operator!.stop();
     expect(code, operator!.tail(10)).toBe(0);
-    expect(operator!.tail(200)).not.toMatch(/shutdown timed out|watch failed; restarting/);
+    // Only what follows the signal: a watch restarted earlier (a fresh apiserver answers 429 while
+    // its storage initializes) is the informer doing its job, not a shutdown fault.
+    const log = operator!.tail(200);
+    const afterSignal = log.slice(Math.max(0, log.indexOf('"msg":"shutting down"')));
+    expect(afterSignal).toContain('shutting down');
+    expect(afterSignal).not.toMatch(/shutdown timed out|watch failed; restarting/);
     const holder = await kubectl(['get', 'lease', 'ingest-operator-leader', '-n', ns, '-o', 'jsonpath={.spec.holderIdentity}']);
     expect(holder).toBe('');
   });

@@ -155,11 +155,11 @@ export class LeaderElector {
       }
       if (ok && !this.leading) {
         this.leading = true;
-        this.log.info({ identity: this.opts.identity }, 'started leading');
+        this.log.info({ holder: this.opts.identity }, 'started leading');
         cb.onStartedLeading();
       } else if (!ok && this.leading && now - this.lastRenew >= this.renewDeadlineMs) {
         this.leading = false;
-        this.log.error({ identity: this.opts.identity }, 'lost the lease: stopped leading');
+        this.log.error({ holder: this.opts.identity }, 'lost the lease: stopped leading');
         cb.onStoppedLeading();
       }
       if (!this.stopped) this.timer = this.timers.setTimeout(() => void round(), this.retryMs);
