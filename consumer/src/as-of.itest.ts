@@ -17,7 +17,8 @@ afterAll(async () => {
   await platform?.close();
 });
 
-const dbNow = async () => (await platform.admin.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]!.t;
+// Text, not Date: a Date keeps milliseconds, and an instant µs after a commit could round to before it.
+const dbNow = async () => (await platform.admin.query<{ t: string }>('SELECT clock_timestamp()::text AS t')).rows[0]!.t;
 const msg = (offset: number, r: IntakeRecordWire): InboundMessage => ({ offset, key: null, value: encodeRecord(r), timestampMs: Date.now() });
 const rec = (p: { name: string; dateOfBirth: string }, color: string, eventTimeMs: number): IntakeRecordWire => ({
   v: 1,
@@ -35,7 +36,7 @@ describe('AS OF', () => {
     const people = Array.from({ length: 5 }, () => uniquePerson());
     const colors = ['red', 'blue', 'green', 'black', 'white', 'orange', 'purple'];
     const oracle: Map<number, string>[] = []; // person index → color, after each step
-    const instants: Date[] = [await dbNow()];
+    const instants: string[] = [await dbNow()];
     oracle.push(new Map());
     let offset = 0;
     const t0 = Date.now() - 3_600_000;

@@ -16,6 +16,11 @@ export const consumerConfigShape = {
   ...kafkaSecurityShape,
   /** Kafka session timeout: how long a silent member keeps its partitions. */
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000), // thirty seconds
+  /**
+   * How long a rebalance waits for every member to rejoin; a member that crashed holds its
+   * partitions that long. Longer than a batch takes. @default 30 s
+   */
+  KAFKA_REBALANCE_TIMEOUT_MS: env.int(30_000, 1_000),
   /** Longest the broker holds a fetch waiting for data: bounds freshness when traffic is light. */
   FETCH_MAX_WAIT_MS: env.int(50, 1, 5_000),
   FETCH_MAX_BYTES_PER_PARTITION: env.int(2 * 1024 * 1024, 64 * 1024), // 2 MiB: ~10k small records

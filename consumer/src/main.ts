@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const consumer = kafka.consumer({
     groupId: cfg.CONSUMER_GROUP,
     sessionTimeout: cfg.KAFKA_SESSION_TIMEOUT_MS,
+    rebalanceTimeout: cfg.KAFKA_REBALANCE_TIMEOUT_MS,
     heartbeatInterval: Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 10),
     maxWaitTimeInMs: cfg.FETCH_MAX_WAIT_MS,
     maxBytesPerPartition: cfg.FETCH_MAX_BYTES_PER_PARTITION,

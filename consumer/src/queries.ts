@@ -10,13 +10,20 @@ export interface PatientStateRow {
   readonly eventTime: Date;
 }
 
+/**
+ * An instant: a Date (millisecond precision), or a timestamptz literal such as PostgreSQL prints it
+ * (microseconds: commit times are that precise, so an instant a few µs after a commit can round
+ * to before it as a Date).
+ */
+export type Instant = Date | string;
+
 const COLUMNS = `patient_id AS "patientId", name, to_char(date_of_birth, 'YYYY-MM-DD') AS "dateOfBirth", favorite_color AS "favoriteColor", event_time AS "eventTime"`;
 
 /**
  * Every patient's state as committed at `at`, or only the given patients' (the SQL function is
  * inlined, so the filter reaches the patient index).
  */
-export async function stateAsOf(pool: Pool, at: Date, patientIds?: readonly string[]): Promise<PatientStateRow[]> {
+export async function stateAsOf(pool: Pool, at: Instant, patientIds?: readonly string[]): Promise<PatientStateRow[]> {
   const r = patientIds
     ? await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_state_as_of($1) WHERE patient_id = ANY($2::uuid[]) ORDER BY patient_id`, [at, patientIds])
     : await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_state_as_of($1) ORDER BY patient_id`, [at]);
@@ -24,13 +31,13 @@ export async function stateAsOf(pool: Pool, at: Date, patientIds?: readonly stri
 }
 
 /** One patient's state as committed at `at`, or undefined if the patient had no record yet. */
-export async function patientAsOf(pool: Pool, patientId: string, at: Date): Promise<PatientStateRow | undefined> {
+export async function patientAsOf(pool: Pool, patientId: string, at: Instant): Promise<PatientStateRow | undefined> {
   const r = await pool.query<PatientStateRow>(`SELECT ${COLUMNS} FROM ingest.patient_as_of($1, $2)`, [patientId, at]);
   return r.rows[0];
 }
 
 /** The public store's content at `at`: the projection of the master's state (optionally of some patients). */
-export async function publicProjectionAsOf(pool: Pool, at: Date, patientIds?: readonly string[]): Promise<Map<string, string>> {
+export async function publicProjectionAsOf(pool: Pool, at: Instant, patientIds?: readonly string[]): Promise<Map<string, string>> {
   const r = patientIds
     ? await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1) WHERE patient_id = ANY($2::uuid[])', [at, patientIds])
     : await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1)', [at]);

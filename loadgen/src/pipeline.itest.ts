@@ -111,13 +111,16 @@ describe('the pipeline on real Kafka', () => {
     const [first] = await consumers(1, topic);
     const gen = generateRecords({ count: 30_000, seed: 13, returningRatio: 0.3 });
     const producing = produceRecords({ records: gen, topic, kafka: platform.kafka, rate: 15_000, ...quiet });
-    await new Promise((r) => setTimeout(r, 800));
+    // Kill it mid-stream: once it has stored and published some records, surely before the end.
+    for (let i = 0; i < 200 && (await first!.metric('intake_records_total')) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await first!.metric('intake_records_total')).toBeGreaterThan(0);
     await first!.kill();
     running.splice(running.indexOf(first!), 1);
     await consumers(1, topic);
     await producing;
     const exp = gen.expectation();
-    await drained(topic);
+    // The group holds the killed member's partitions until the rebalance gives up on it (10 s here).
+    await drained(topic, 120_000);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(exp.validRecords);
     const oracle = await checkMasterAgainstOracle(platform.admin, new IdentityKeyer(TEST_SECRET), exp.identities, exp.newestColors);
     expect({ missing: oracle.missing, wrong: oracle.wrongColor }).toEqual({ missing: 0, wrong: 0 });

@@ -52,6 +52,7 @@ export class ConsumerProcess {
         IDENTITY_HMAC_SECRET: TEST_SECRET,
         METRICS_PORT: String(o.metricsPort),
         KAFKA_SESSION_TIMEOUT_MS: '10000',
+        KAFKA_REBALANCE_TIMEOUT_MS: '10000',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_REGION: 'us-east-1',
