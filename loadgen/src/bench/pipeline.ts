@@ -7,7 +7,7 @@ import copyStreams from 'pg-copy-streams';
 import { generateRecords } from '../generator.js';
 import { createKafka, produceRecords } from '../producer.js';
 import { parseHistogram, quantile, subtractBuckets, total, addBuckets, type Buckets } from '../validate/histogram.js';
-import { cpuDelta, sampleCpu } from './machine.js';
+import { cpuDelta, sampleCpu, sampleProcesses } from './machine.js';
 
 /**
  * `make bench`: end-to-end figures of the running local pipeline (Kafka → consumers → both
@@ -37,6 +37,8 @@ interface Result {
   readonly p50?: number | undefined;
   readonly p99?: number | undefined;
   readonly copyMbPerSecond?: number;
+  /** µs of CPU per record, by process of the local platform (the producer included). */
+  readonly perProcess: ReadonlyMap<string, number>;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -51,6 +53,7 @@ const topic = env('INTAKE_TOPIC', LOCAL_DEFAULTS.INTAKE_TOPIC);
 const metricsUrls = env('CONSUMER_METRICS_URLS', 'http://127.0.0.1:9464/metrics').split(',');
 const adminUrl = env('ADMIN_DATABASE_URL', 'postgres://postgres@127.0.0.1:15432/clinical');
 const out = (s: string) => void process.stdout.write(`${s}\n`);
+const runDir = env('PLATFORM_RUN_DIR', '.local/run');
 
 async function scrape(): Promise<{ fresh: Buckets; records: number }> {
   let fresh: Buckets = new Map();
@@ -66,6 +69,7 @@ async function scrape(): Promise<{ fresh: Buckets; records: number }> {
 async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): Promise<Result> {
   const kafka = createKafka(brokers, log, 'intake-bench');
   const before = await scrape();
+  const procs0 = sampleProcesses(runDir);
   const cpu0 = sampleCpu();
   const t0 = Date.now();
   const summary = await produceRecords({
@@ -86,9 +90,12 @@ async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): P
   }
   const seconds = (Date.now() - t0) / 1000;
   const cpu = cpuDelta(cpu0, sampleCpu());
+  const perProcess = new Map<string, number>();
+  for (const [name, secs] of sampleProcesses(runDir)) perProcess.set(name, ((secs - (procs0.get(name) ?? secs)) / s.count) * 1e6);
   const after = await scrape();
   const fresh = subtractBuckets(after.fresh, before.fresh);
   return {
+    perProcess,
     scenario: s.name,
     records: s.count,
     bytes: summary.bytes,
@@ -152,6 +159,7 @@ async function main(): Promise<void> {
         `${r.cpuMicrosPerRecord.toFixed(0)} µs CPU/record (${r.coresBusy.toFixed(2)} cores busy), freshness p50 ${fmt(r.p50)} s p99 ${fmt(r.p99)} s` +
         (copy ? `; raw COPY of the same bytes: ${copy.mbPerSecond.toFixed(1)} MB/s (${Math.round(copy.recordsPerSecond)} rec/s, ${copy.cpuMicrosPerRecord.toFixed(0)} µs CPU/record) → pipeline/COPY = ${(r.mbPerSecond / copy.mbPerSecond).toFixed(2)}` : ''),
     );
+    out(`               CPU µs/record by process: ${[...r.perProcess].sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')}`);
   }
   out('');
   out('| store | scenario | records/s | MB/s | CPU µs/record | cores busy | freshness p50 | p99 | COPY MB/s | ratio |');
