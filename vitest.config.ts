@@ -34,6 +34,18 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // `make crown` only (never `make test`): consumer pods on kwok nodes, each a real consumer
+        // process; needs scripts/k8s-testenv.sh crown-up besides the control plane and the platform.
+        test: {
+          name: 'crown',
+          include: ['operator/src/e2e/**/*.crown.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -5,7 +5,7 @@
 ##@ Kubernetes test environment (local control plane)
 
 .PHONY: k8s-build
-k8s-build: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl into .local/k8s/bin (needs Go; cold: tens of minutes).
+k8s-build: ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl into .local/k8s/bin (needs Go; cold: tens of minutes).
 	scripts/k8s-testenv.sh build
 
 .PHONY: k8s-up
@@ -23,3 +23,12 @@ k8s-status: ## One line per control-plane server.
 .PHONY: test-k8s
 test-k8s: synth ## Operator end-to-end tests against the local control plane (make k8s-up) and Kafka (make up); builds and synthesizes first.
 	npx vitest run --project k8s
+
+.PHONY: crown-build
+crown-build: ## Build kube-scheduler (with the control plane) and kwok into .local/k8s/bin.
+	scripts/k8s-testenv.sh crown-build
+
+.PHONY: crown
+crown: build up k8s-up crown-build ## The kwok demo (not in make test): a burst scales real consumer processes behind kwok pods; trace in reports/crown/.
+	scripts/k8s-testenv.sh crown-up
+	npx vitest run --project crown; rc=$$?; scripts/k8s-testenv.sh crown-down; exit $$rc

@@ -3,10 +3,11 @@
 # kube-apiserver and kube-controller-manager as local processes on 127.0.0.1, built from the Go
 # module proxy through the wrapper module platform/k8s-testenv/ (see its go.mod).
 #
-#   scripts/k8s-testenv.sh build          build etcd, kube-apiserver, kube-controller-manager and
-#                                         kubectl into .local/k8s/bin (idempotent; Go's module and
-#                                         build caches stay in their default places, so a second
-#                                         clone on the same machine rebuilds in seconds)
+#   scripts/k8s-testenv.sh build          build etcd, kube-apiserver, kube-controller-manager,
+#                                         kube-scheduler (crown only) and kubectl into .local/k8s/bin
+#                                         (idempotent; Go's module and build caches stay in their
+#                                         default places, so a second clone on the same machine
+#                                         rebuilds in seconds)
 #   scripts/k8s-testenv.sh up             certificates, tokens, etcd, apiserver, controller manager;
 #                                         waits for /readyz; writes .local/k8s/kubeconfig (admin)
 #   scripts/k8s-testenv.sh down           stop what `up` started (by pid file), keep the binaries
@@ -15,6 +16,13 @@
 #   scripts/k8s-testenv.sh env            export lines: KUBECONFIG, K8S_TESTENV_SERVER, PATH
 #   scripts/k8s-testenv.sh mod VERSION    regenerate the wrapper module for k8s.io/kubernetes VERSION
 #                                         (replace block from that tag's go.mod), then go mod tidy
+#
+# The kwok demo (`make crown`; never part of the e2e tests, which run without scheduler and nodes):
+#   scripts/k8s-testenv.sh crown-build    build, plus kwok $KWOK_VERSION (go install into .local/k8s/bin)
+#   scripts/k8s-testenv.sh crown-up       on a running control plane: kube-scheduler, kwok (stages of
+#                                         platform/k8s-testenv/kwok-stages.yaml) and CROWN_NODES fake
+#                                         Nodes annotated kwok.x-k8s.io/node=fake (default 3)
+#   scripts/k8s-testenv.sh crown-down     delete the fake Nodes, stop kwok and kube-scheduler
 #
 # Environment: K8S_APISERVER_PORT (default 16443), K8S_ETCD_PORT (default 12379; +1 for peers),
 # K8S_KCM_PORT (default 10257), K8S_FEATURE_GATES (both servers, e.g. HPAConfigurableTolerance=true),
@@ -44,7 +52,12 @@ STOP_TIMEOUT="${K8S_STOP_TIMEOUT:-20}"
 BUILD_P="${K8S_BUILD_PARALLELISM:-2}"
 
 SERVICES=(etcd kube-apiserver kube-controller-manager)
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+CROWN_SERVICES=(kube-scheduler kwok)
+KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
+SCHEDULER_PORT="${K8S_SCHEDULER_PORT:-10259}"
+KWOK_PORT="${K8S_KWOK_PORT:-10247}"
+CROWN_NODES="${CROWN_NODES:-3}"
 LOCK_FD=8
 
 say() { printf 'k8s-testenv: %s\n' "$*"; }
@@ -124,7 +137,8 @@ cmd_build() {
     cd "$MOD_DIR"
     export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
     go build -p "$BUILD_P" -trimpath -ldflags "$ldk" -o "$BIN_DIR/" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+      k8s.io/kubernetes/cmd/kubectl
     go build -p "$BUILD_P" -trimpath -ldflags "-s -w" -o "$BIN_DIR/etcd" go.etcd.io/etcd/server/v3
   )
   build_fingerprint >"$BIN_DIR/.built-from"
@@ -331,6 +345,7 @@ stop() {
 cmd_down() {
   lock
   local i
+  for (( i=${#CROWN_SERVICES[@]}-1; i>=0; i-- )); do stop "${CROWN_SERVICES[$i]}"; done
   for (( i=${#SERVICES[@]}-1; i>=0; i-- )); do stop "${SERVICES[$i]}"; done
 }
 
@@ -343,6 +358,74 @@ cmd_status() {
   if [[ $rc == 0 ]] && apiserver_ready >/dev/null 2>&1; then printf '%-24s https://%s:%s ready; KUBECONFIG=%s\n' apiserver "$HOST" "$APISERVER_PORT" "$KUBECONFIG_FILE"
   elif [[ $rc == 0 ]]; then printf '%-24s not ready\n' apiserver; rc=3; fi
   return $rc
+}
+
+# ---------------------------------------------------------------------------------------------
+# the kwok demo ("crown"): a scheduler and simulated nodes whose pods become Ready
+
+cmd_crown_build() {
+  cmd_build
+  if [[ -x "$BIN_DIR/kwok" ]] && "$BIN_DIR/kwok" --version 2>/dev/null | grep -q -- "$KWOK_VERSION"; then
+    say "kwok $KWOK_VERSION is current"
+  else
+    say "building kwok $KWOK_VERSION"
+    GOBIN="$BIN_DIR" CGO_ENABLED=0 go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  fi
+}
+
+scheduler_healthy() { curl -fsSk "https://$HOST:$SCHEDULER_PORT/healthz"; }
+kwok_healthy() { curl -fsS "http://$HOST:$KWOK_PORT/healthz"; }
+kubectl_admin() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+
+cmd_crown_up() {
+  lock
+  [[ -x "$BIN_DIR/kwok" && -x "$BIN_DIR/kube-scheduler" ]] || die "kwok or kube-scheduler missing: run scripts/k8s-testenv.sh crown-build"
+  apiserver_ready >/dev/null 2>&1 || die "the control plane is not up: scripts/k8s-testenv.sh up"
+  # A demo: both act as the admin (no dedicated identities as for the controller manager).
+  if ! running_pid kube-scheduler >/dev/null; then
+    port_busy "$SCHEDULER_PORT" && die "port $SCHEDULER_PORT is in use (set K8S_SCHEDULER_PORT)"
+    start kube-scheduler --kubeconfig="$KUBECONFIG_FILE" --authentication-kubeconfig="$KUBECONFIG_FILE" \
+      --authorization-kubeconfig="$KUBECONFIG_FILE" --bind-address="$HOST" --secure-port="$SCHEDULER_PORT" --leader-elect=false
+  fi
+  wait_until "kube-scheduler /healthz" kube-scheduler scheduler_healthy
+  if ! running_pid kwok >/dev/null; then
+    port_busy "$KWOK_PORT" && die "port $KWOK_PORT is in use (set K8S_KWOK_PORT)"
+    start kwok --kubeconfig="$KUBECONFIG_FILE" --config="$MOD_DIR/kwok-stages.yaml" \
+      --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --server-address="$HOST:$KWOK_PORT" \
+      --cidr=10.244.0.1/16 --node-ip=127.0.0.1
+  fi
+  wait_until "kwok /healthz" kwok kwok_healthy
+  local i
+  for (( i=0; i<CROWN_NODES; i++ )); do
+    kubectl_admin apply -f - >/dev/null <<NODE
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {type: kwok, kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64}
+spec: {}
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+NODE
+  done
+  local deadline=$(( $(date +%s) + START_TIMEOUT ))
+  until [[ "$(kubectl_admin get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$CROWN_NODES" ]]; do
+    (( $(date +%s) < deadline )) || die "fake nodes not Ready after ${START_TIMEOUT}s (log .local/logs/k8s-kwok.log)"
+    sleep 0.5
+  done
+  # The apiserver's TaintNodesByCondition admission taints every new Node not-ready; the node
+  # lifecycle controller that would lift it is not among the controller manager's controllers here.
+  kubectl_admin taint nodes -l type=kwok node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
+  say "crown: kube-scheduler and kwok up, $CROWN_NODES fake nodes Ready"
+}
+
+cmd_crown_down() {
+  lock
+  if apiserver_ready >/dev/null 2>&1; then kubectl_admin delete nodes -l type=kwok --ignore-not-found >/dev/null || true; fi
+  local i
+  for (( i=${#CROWN_SERVICES[@]}-1; i>=0; i-- )); do stop "${CROWN_SERVICES[$i]}"; done
 }
 
 cmd_reset() {
@@ -368,7 +451,10 @@ main() {
     status) cmd_status ;;
     reset) cmd_reset ;;
     env) cmd_env ;;
-    *) die "usage: $0 build|up|down|status|reset|env|mod VERSION" ;;
+    crown-build) cmd_crown_build ;;
+    crown-up) cmd_crown_up ;;
+    crown-down) cmd_crown_down ;;
+    *) die "usage: $0 build|up|down|status|reset|env|mod VERSION|crown-build|crown-up|crown-down" ;;
   esac
 }
 main "$@"

@@ -336,6 +336,10 @@ export interface OperatorProcess {
   tail(lines?: number): string;
   /** SIGTERM, then SIGKILL after 8 s; resolves with the exit code (null when killed by a signal). */
   stop(): Promise<number | null>;
+  /** SIGKILL at once (no lease release, no cleanup); resolves once it has exited. */
+  kill(): Promise<void>;
+  /** Its identity in the Lease (POD_NAME). */
+  readonly identity: string;
 }
 
 export interface OperatorTls {
@@ -345,11 +349,16 @@ export interface OperatorTls {
   readonly port: number;
 }
 
-/** Starts `node operator/dist/main.js` with the identity's kubeconfig; resolves once /readyz answers 200. */
-export async function startOperator(id: OperatorIdentity, opts: { tls?: OperatorTls; env?: Record<string, string> } = {}): Promise<OperatorProcess> {
+/**
+ * Starts `node operator/dist/main.js` with the identity's kubeconfig; resolves once /readyz answers
+ * 200. With `name`, its Lease identity is `ingest-operator-e2e-<name>` and its log
+ * `operator-<name>.log` (several replicas in one namespace).
+ */
+export async function startOperator(id: OperatorIdentity, opts: { tls?: OperatorTls; env?: Record<string, string>; name?: string } = {}): Promise<OperatorProcess> {
   if (!existsSync(OPERATOR_MAIN)) throw new Error(`${OPERATOR_MAIN} is missing: run \`make build\` (make test-k8s builds first)`);
   const healthPort = await freePort();
-  const logFile = join(E2E_DIR, id.namespace, 'operator.log');
+  const logFile = join(E2E_DIR, id.namespace, opts.name === undefined ? 'operator.log' : `operator-${opts.name}.log`);
+  const identity = opts.name === undefined ? `ingest-operator-e2e-${process.pid}` : `ingest-operator-e2e-${opts.name}`;
   mkdirSync(dirname(logFile), { recursive: true });
   const out = createWriteStream(logFile, { flags: 'a' });
   const env: Record<string, string> = {
@@ -358,7 +367,7 @@ export async function startOperator(id: OperatorIdentity, opts: { tls?: Operator
     KUBECONFIG: id.kubeconfig,
     WATCH_NAMESPACE: id.namespace,
     POD_NAMESPACE: id.namespace,
-    POD_NAME: `ingest-operator-e2e-${process.pid}`,
+    POD_NAME: identity,
     LEADER_ELECTION: 'true',
     LEASE_DURATION_SECONDS: '6',
     RENEW_DEADLINE_SECONDS: '4',
@@ -403,6 +412,13 @@ export async function startOperator(id: OperatorIdentity, opts: { tls?: Operator
     out.end();
     return exitedPromise;
   };
+  const kill = async (): Promise<void> => {
+    if (exited === undefined && child.pid !== undefined) {
+      child.kill('SIGKILL');
+      await exitedPromise;
+    }
+    out.end();
+  };
   try {
     await eventually(
       'the operator /readyz',
@@ -418,7 +434,27 @@ export async function startOperator(id: OperatorIdentity, opts: { tls?: Operator
     await stop();
     throw new Error(`${e instanceof Error ? e.message : String(e)}; its log (${logFile}):\n${tail()}`);
   }
-  return { child, healthPort, ...(opts.tls ? { metricsPort: opts.tls.port } : {}), logFile, tail, stop };
+  return { child, healthPort, ...(opts.tls ? { metricsPort: opts.tls.port } : {}), logFile, tail, stop, kill, identity };
+}
+
+/** The operator's Prometheus text (/metrics on its health port) as `series → value` (labels kept in the key). */
+export async function operatorMetrics(op: OperatorProcess): Promise<Map<string, number>> {
+  const r = await fetch(`http://127.0.0.1:${op.healthPort}/metrics`);
+  if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+  const m = new Map<string, number>();
+  for (const line of (await r.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    m.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return m;
+}
+
+/** Sum of every series of `name` (0 when it has none yet). */
+export function metricSum(m: Map<string, number>, name: string): number {
+  let sum = 0;
+  for (const [k, v] of m) if (k === name || k.startsWith(`${name}{`)) sum += v;
+  return sum;
 }
 
 /** A serving certificate for the operator's external metrics API (self-signed; it is its own CA bundle). */

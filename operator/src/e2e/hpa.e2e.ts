@@ -45,6 +45,8 @@ const SERVICE = 'ingest-operator-metrics';
 // Six partitions of 20 records, nothing consumed: with 10 rec/s per replica assumed and a 5 s
 // freshness target every partition asks for 4 rec/s, so a consumer can carry two of them.
 const RECORDS = [20, 20, 20, 20, 20, 20];
+/** The pipeline's scale-down stabilization window (short, for the scale-down test). */
+const STABILIZATION_S = 10;
 
 let c: Cluster;
 let kafka: Kafka;
@@ -146,7 +148,7 @@ describe('the HPA on the operator’s external metric', () => {
             maxReplicas: 6,
             pollIntervalSeconds: 1,
             freshnessTargetSeconds: 5,
-            policy: { initialRatePerReplica: 10, rebalanceHoldSeconds: 0 },
+            policy: { initialRatePerReplica: 10, rebalanceHoldSeconds: 0, scaleDownStabilizationSeconds: STABILIZATION_S },
           },
         },
       },
@@ -191,5 +193,49 @@ describe('the HPA on the operator’s external metric', () => {
     write(`hpa.e2e: decision ${p.status?.desiredReplicas} (metric ${p.status?.metricValue}, lag ${p.status?.lag}); HPA ${hpa.status?.currentReplicas} → ${hpa.status?.desiredReplicas} of max ${hpa.spec?.maxReplicas}; ${JSON.stringify(hpa.status?.currentMetrics)}`);
     // The operator sees the HPA's write on its next pass.
     await eventually('status.replicas = the HPA’s count', async () => (await getPipeline()).status?.replicas === hpa.status?.desiredReplicas, 30_000);
+  });
+
+  it('when the lag is consumed, the decision, the external metric and the Deployment go down after the stabilization window', async () => {
+    const p0 = await getPipeline();
+    const high = p0.status?.desiredReplicas ?? 0;
+    expect(high).toBeGreaterThan(1);
+    // Consume everything: commit the group's offsets at the log end (no consumer is running).
+    // The commit is visible somewhere between the call and its return: time from the call.
+    const ends = await admin.fetchTopicOffsets(topic);
+    const committedAt = Date.now();
+    await admin.setOffsets({ groupId: `${topic}-group`, topic, partitions: ends.map((o) => ({ partition: o.partition, offset: o.high })) });
+    const metric = async () => {
+      const raw = await kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/${DESIRED_REPLICAS_METRIC}?labelSelector=${encodeURIComponent(`${PIPELINE_LABEL}=${name}`)}`]);
+      return Number((JSON.parse(raw) as { items: { value: string }[] }).items[0]?.value);
+    };
+    await withLog(() => eventually('status.lag = 0', async () => (await getPipeline()).status?.lag === 0, 30_000));
+    // The policy holds the count for the window of higher recommendations, then goes down to the minimum.
+    const low = await withLog(() =>
+      eventually(
+        'a decision below the scaled-up count',
+        async () => {
+          const p = await getPipeline();
+          return (p.status?.desiredReplicas ?? high) < high ? p : undefined;
+        },
+        (STABILIZATION_S + 30) * 1000,
+        250,
+      ),
+    );
+    const droppedAfter = (Date.now() - committedAt) / 1000;
+    write(`hpa.e2e: lag consumed; decision ${high} → ${low.status?.desiredReplicas} after ${droppedAfter.toFixed(1)}s (stabilization ${STABILIZATION_S}s, reason ${low.status?.lastScaleReason})`);
+    // The last high recommendation came from a poll at most one poll interval (1 s) before the
+    // commit was visible; the window holds the count at least that long after it.
+    expect(droppedAfter).toBeGreaterThanOrEqual(STABILIZATION_S - 2);
+    expect(low.status?.lastScaleReason).toMatch(/^ScaleDown/);
+    expect(low.status?.desiredReplicas).toBe(1);
+    await withLog(() => eventually('the external metric = 1', async () => (await metric()) === 1, 30_000, 500));
+    await withLog(() =>
+      eventually(
+        'the HPA scales the Deployment down to 1',
+        async () => (await c.apps.readNamespacedDeployment({ name: `${name}-consumer`, namespace: ns })).spec?.replicas === 1,
+        60_000,
+        1000,
+      ),
+    );
   });
 });
