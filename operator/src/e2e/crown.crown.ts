@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
 import { externalMetricsApiService } from '../api/rbac.js';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
 import {
   applyAsAdmin,
   connectCluster,
   connectKafka,
   createNamespace,
-  deleteClusterObjects,
-  deleteNamespace,
+  createPipeline,
+  E2E_CONSUMER_SECRETS,
   eventually,
   freePort,
   FRONT_PROXY_CA,
@@ -28,6 +28,7 @@ import {
   sleep,
   startOperator,
   suffix,
+  teardown,
   write,
   type Cluster,
   type OperatorIdentity,
@@ -262,15 +263,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([...consumers.keys()].map((pod) => stopConsumer(pod)));
   if (apiServiceCreated) await kubectl(['delete', 'apiservice', APISERVICE, '--ignore-not-found']).catch(() => undefined);
-  await operator?.stop();
-  if (c !== undefined) {
-    if (ns !== undefined) await deleteNamespace(c, ns);
-    if (id !== undefined) await deleteClusterObjects(c, id.clusterObjects);
-  }
-  if (admin !== undefined) {
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
-    await admin.disconnect();
-  }
+  await teardown({ operators: [operator], cluster: c, namespace: ns, identity: id, admin, topics: [topic, `${topic}.dlq`] });
 }, 180_000);
 
 describe('the crown: consumer pods on kwok nodes, each a real consumer process', () => {
@@ -278,21 +271,10 @@ describe('the crown: consumer pods on kwok nodes, each a real consumer process',
     const rows: TraceRow[] = [];
     const t0 = Date.now();
     const pods = podWatcher();
-    await c.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      body: {
-        apiVersion: API_VERSION,
-        kind: KIND,
-        metadata: { name, namespace: ns },
-        spec: {
-          kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: group, dlqTopic: `${topic}.dlq` },
-          consumer: { image: 'clinical-ingest/consumer:crown', secrets: { identityHmacSecret: { name: 'ingest-identity', key: 'hmac-secret' }, databaseUrl: { name: 'pg', key: 'url' } } },
-          scaling: { minReplicas: 1, maxReplicas: MAX_REPLICAS, pollIntervalSeconds: POLL_S, freshnessTargetSeconds: FRESHNESS_S, policy: POLICY },
-        },
-      },
+    await createPipeline(c, ns, name, {
+      kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: group, dlqTopic: `${topic}.dlq` },
+      consumer: { image: 'clinical-ingest/consumer:crown', secrets: E2E_CONSUMER_SECRETS },
+      scaling: { minReplicas: 1, maxReplicas: MAX_REPLICAS, pollIntervalSeconds: POLL_S, freshnessTargetSeconds: FRESHNESS_S, policy: POLICY },
     });
     const trace = sampler(t0, rows);
     let burst: { start: number; end: number } | undefined;

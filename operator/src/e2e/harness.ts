@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ingestPipelineCrd } from '../api/crd.js';
 import { externalMetricsReaderRules, leaderElectionRoleRules, operatorClusterRoleRules } from '../api/rbac.js';
-import { CRD_NAME } from '../api/types.js';
+import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
 
 const run = promisify(execFile);
 
@@ -309,6 +309,41 @@ export async function deleteClusterObjects(c: Cluster, objs: readonly Kubernetes
     await c.objects.delete(o).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
     });
+  }
+}
+
+/** The consumer Secrets an e2e pipeline names (no consumer pod runs against them). */
+export const E2E_CONSUMER_SECRETS = Object.freeze({
+  identityHmacSecret: { name: 'ingest-identity', key: 'hmac-secret' },
+  databaseUrl: { name: 'pg', key: 'url' },
+});
+
+/** Creates an IngestPipeline named `name` in `namespace` (with `dryRun`, only asks the apiserver). */
+export async function createPipeline(c: Cluster, namespace: string, name: string, spec: IngestPipeline['spec'], dryRun = false): Promise<IngestPipeline> {
+  const body: IngestPipeline = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec };
+  return (await c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body, ...(dryRun ? { dryRun: 'All' } : {}) })) as IngestPipeline;
+}
+
+export interface Teardown {
+  readonly operators?: readonly (OperatorProcess | undefined)[];
+  readonly cluster?: Cluster | undefined;
+  readonly namespace?: string | undefined;
+  readonly identity?: OperatorIdentity | undefined;
+  readonly admin?: Admin | undefined;
+  readonly topics?: readonly (string | undefined)[];
+}
+
+/** Undoes an e2e file's setup: stop the operators, delete the namespace, the cluster objects, the topics. */
+export async function teardown(t: Teardown): Promise<void> {
+  await Promise.all((t.operators ?? []).map((o) => o?.stop()));
+  if (t.cluster !== undefined) {
+    if (t.namespace !== undefined) await deleteNamespace(t.cluster, t.namespace);
+    if (t.identity !== undefined) await deleteClusterObjects(t.cluster, t.identity.clusterObjects);
+  }
+  if (t.admin !== undefined) {
+    const topics = (t.topics ?? []).filter((x): x is string => x !== undefined);
+    if (topics.length > 0) await t.admin.deleteTopics({ topics }).catch(() => undefined);
+    await t.admin.disconnect();
   }
 }
 

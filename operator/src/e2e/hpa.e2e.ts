@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIRED_REPLICAS_METRIC, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
 import { externalMetricsApiService } from '../api/rbac.js';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
 import { PIPELINE_LABEL } from '../builders/common.js';
 import {
   applyAsAdmin,
   connectCluster,
   connectKafka,
   createNamespace,
-  deleteClusterObjects,
-  deleteNamespace,
+  createPipeline,
+  E2E_CONSUMER_SECRETS,
   eventually,
   freePort,
   FRONT_PROXY_CA,
@@ -25,11 +25,12 @@ import {
   servingCertificate,
   startOperator,
   suffix,
+  teardown,
   topicWithRecords,
+  write,
   type Cluster,
   type OperatorIdentity,
   type OperatorProcess,
-  write,
 } from './harness.js';
 
 // The whole loop on a real control plane: the operator serves `external.metrics.k8s.io` over TLS
@@ -105,15 +106,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // First the APIService: an unavailable aggregated API stalls discovery (namespace deletion, GC).
   if (apiServiceCreated) await kubectl(['delete', 'apiservice', APISERVICE, '--ignore-not-found']).catch(() => undefined);
-  await operator?.stop();
-  if (c !== undefined) {
-    if (ns !== undefined) await deleteNamespace(c, ns);
-    if (id !== undefined) await deleteClusterObjects(c, id.clusterObjects);
-  }
-  if (admin !== undefined) {
-    if (topic !== undefined) await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-  }
+  await teardown({ operators: [operator], cluster: c, namespace: ns, identity: id, admin, topics: [topic] });
 });
 
 describe('the HPA on the operator’s external metric', () => {
@@ -131,26 +124,15 @@ describe('the HPA on the operator’s external metric', () => {
   });
 
   it('the kube-apiserver serves the policy’s decision as the external metric', async () => {
-    await c.custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      body: {
-        apiVersion: API_VERSION,
-        kind: KIND,
-        metadata: { name, namespace: ns },
-        spec: {
-          kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: `${topic}-group` },
-          consumer: { image: 'clinical-ingest/consumer:e2e', secrets: { identityHmacSecret: { name: 'ingest-identity', key: 'hmac-secret' }, databaseUrl: { name: 'pg', key: 'url' } } },
-          scaling: {
-            minReplicas: 1,
-            maxReplicas: 6,
-            pollIntervalSeconds: 1,
-            freshnessTargetSeconds: 5,
-            policy: { initialRatePerReplica: 10, rebalanceHoldSeconds: 0, scaleDownStabilizationSeconds: STABILIZATION_S },
-          },
-        },
+    await createPipeline(c, ns, name, {
+      kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: `${topic}-group` },
+      consumer: { image: 'clinical-ingest/consumer:e2e', secrets: E2E_CONSUMER_SECRETS },
+      scaling: {
+        minReplicas: 1,
+        maxReplicas: 6,
+        pollIntervalSeconds: 1,
+        freshnessTargetSeconds: 5,
+        policy: { initialRatePerReplica: 10, rebalanceHoldSeconds: 0, scaleDownStabilizationSeconds: STABILIZATION_S },
       },
     });
     const p = await withLog(() =>

@@ -1,12 +1,12 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
 import {
   connectCluster,
   connectKafka,
   createNamespace,
-  deleteClusterObjects,
-  deleteNamespace,
+  createPipeline,
+  E2E_CONSUMER_SECRETS,
   eventually,
   KAFKA_BROKERS,
   kubectl,
@@ -16,6 +16,7 @@ import {
   sleep,
   startOperator,
   suffix,
+  teardown,
   topicWithRecords,
   write,
   type Cluster,
@@ -82,17 +83,7 @@ beforeAll(async () => {
   [a, b] = await Promise.all([startOperator(id, { name: `a-${suffix()}`, env }), startOperator(id, { name: `b-${suffix()}`, env })]);
 });
 
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  if (c !== undefined) {
-    if (ns !== undefined) await deleteNamespace(c, ns);
-    if (id !== undefined) await deleteClusterObjects(c, id.clusterObjects);
-  }
-  if (admin !== undefined) {
-    if (topic !== undefined) await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-  }
-});
+afterAll(() => teardown({ operators: [a, b], cluster: c, namespace: ns, identity: id, admin, topics: [topic] }));
 
 describe('two operator replicas on one Lease', () => {
   it('exactly one leads; only the leader reconciles', async () => {
@@ -104,21 +95,10 @@ describe('two operator replicas on one Lease', () => {
       expect([a!.identity, b!.identity]).toContain(l.holder);
       leader = l.holder === a!.identity ? a! : b!;
       follower = leader === a ? b! : a!;
-      await c.custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: PLURAL,
-        body: {
-          apiVersion: API_VERSION,
-          kind: KIND,
-          metadata: { name, namespace: ns },
-          spec: {
-            kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: `${topic}-group` },
-            consumer: { image: 'clinical-ingest/consumer:e2e', secrets: { identityHmacSecret: { name: 'ingest-identity', key: 'hmac-secret' }, databaseUrl: { name: 'pg', key: 'url' } } },
-            scaling: { minReplicas: 1, maxReplicas: 4, pollIntervalSeconds: 1 },
-          },
-        },
+      await createPipeline(c, ns, name, {
+        kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: `${topic}-group` },
+        consumer: { image: 'clinical-ingest/consumer:e2e', secrets: E2E_CONSUMER_SECRETS },
+        scaling: { minReplicas: 1, maxReplicas: 4, pollIntervalSeconds: 1 },
       });
       await eventually('status.lag', async () => (await getPipeline()).status?.lag === 10, 45_000);
       await c.apps.readNamespacedDeployment({ name: `${name}-consumer`, namespace: ns });

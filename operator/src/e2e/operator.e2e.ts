@@ -8,8 +8,6 @@ import {
   connectCluster,
   connectKafka,
   createNamespace,
-  deleteClusterObjects,
-  deleteNamespace,
   eventually,
   installCrd,
   isNotFound,
@@ -17,12 +15,13 @@ import {
   kubectl,
   operatorIdentity,
   produce,
+  startOperator,
   suffix,
+  teardown,
   topicWithRecords,
   type Cluster,
   type OperatorIdentity,
   type OperatorProcess,
-  startOperator,
 } from './harness.js';
 
 // The operator against a real kube-apiserver + kube-controller-manager (`make k8s-up`) and the
@@ -85,17 +84,7 @@ beforeAll(async () => {
   operator = await startOperator(id);
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  if (c !== undefined) {
-    if (ns !== undefined) await deleteNamespace(c, ns);
-    if (id !== undefined) await deleteClusterObjects(c, id.clusterObjects);
-  }
-  if (admin !== undefined) {
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-  }
-});
+afterAll(() => teardown({ operators: [operator], cluster: c, namespace: ns, identity: id, admin, topics }));
 
 describe('the IngestPipeline CRD on a real apiserver', () => {
   it('is accepted and Established, with the schema, status subresource and printer columns', async () => {
