@@ -1,32 +1,26 @@
-import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Admin, Kafka } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
-import { externalMetricsApiService } from '../api/rbac.js';
 import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
 import {
-  applyAsAdmin,
   connectCluster,
   connectKafka,
   createNamespace,
   createPipeline,
+  deleteMetricsApiService,
   E2E_CONSUMER_SECRETS,
   eventually,
   freePort,
-  FRONT_PROXY_CA,
   installCrd,
-  isNotFound,
   KAFKA_BROKERS,
-  kubectl,
   LOCAL,
   operatorIdentity,
   REPO_ROOT,
-  servingCertificate,
   sleep,
-  startOperator,
+  startMetricsOperator,
   suffix,
   teardown,
   write,
@@ -45,8 +39,6 @@ import { plotTrace, type TraceRow } from './crown-plot.js';
 //
 // Needs `make up`, `make k8s-up` and `scripts/k8s-testenv.sh crown-up` (make crown does all).
 
-const APISERVICE = `${EXTERNAL_METRICS_VERSION}.${EXTERNAL_METRICS_GROUP}`;
-const SERVICE = 'ingest-operator-metrics';
 const PARTITIONS = 6;
 const MAX_REPLICAS = Number(process.env['CROWN_MAX_REPLICAS'] ?? 3);
 const BURST_COUNT = Number(process.env['CROWN_BURST_COUNT'] ?? 120_000);
@@ -236,20 +228,9 @@ beforeAll(async () => {
   }
   ({ kafka, admin } = await connectKafka());
   await installCrd(c);
-  const existing = await c.objects.read({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: APISERVICE } }).catch((e: unknown) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });
-  if (existing !== undefined && existing.metadata?.labels?.['clinical-ingest/e2e'] !== 'true') throw new Error(`APIService ${APISERVICE} exists and is not ours`);
   ns = await createNamespace(c, 'crown');
   id = await operatorIdentity(c, ns, { hpaReader: true });
-  const port = await freePort();
-  const cert = await servingCertificate(join(LOCAL, 'e2e', ns, 'tls'), [`${SERVICE}.${ns}.svc`, 'localhost']);
-  operator = await startOperator(id, { tls: { certFile: cert.certFile, keyFile: cert.keyFile, clientCaFile: FRONT_PROXY_CA, port }, env: { LOG_LEVEL: 'info' } });
-  await applyAsAdmin(c, { apiVersion: 'v1', kind: 'Service', metadata: { name: SERVICE, namespace: ns }, spec: { type: 'ExternalName', externalName: 'localhost' } } as KubernetesObject);
-  const apiService = externalMetricsApiService({ serviceNamespace: ns, serviceName: SERVICE, servicePort: port, caBundle: cert.caBundle }) as unknown as KubernetesObject;
-  apiService.metadata!.labels = { ...apiService.metadata!.labels, 'clinical-ingest/e2e': 'true' };
-  await applyAsAdmin(c, apiService);
+  operator = await startMetricsOperator(c, id, { LOG_LEVEL: 'info' });
   apiServiceCreated = true;
   await admin.createTopics({
     topics: [
@@ -262,7 +243,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([...consumers.keys()].map((pod) => stopConsumer(pod)));
-  if (apiServiceCreated) await kubectl(['delete', 'apiservice', APISERVICE, '--ignore-not-found']).catch(() => undefined);
+  if (apiServiceCreated) await deleteMetricsApiService();
   await teardown({ operators: [operator], cluster: c, namespace: ns, identity: id, admin, topics: [topic, `${topic}.dlq`] });
 }, 180_000);
 

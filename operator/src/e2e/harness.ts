@@ -27,7 +27,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ingestPipelineCrd } from '../api/crd.js';
-import { externalMetricsReaderRules, leaderElectionRoleRules, operatorClusterRoleRules } from '../api/rbac.js';
+import { EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
+import { externalMetricsApiService, externalMetricsReaderRules, leaderElectionRoleRules, operatorClusterRoleRules } from '../api/rbac.js';
 import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
 
 const run = promisify(execFile);
@@ -519,4 +520,44 @@ export async function servingCertificate(dir: string, dnsNames: readonly string[
     certFile,
   ]);
   return { certFile, keyFile, caBundle: readFileSync(certFile).toString('base64') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the operator serving the External metrics API
+
+/** The APIService of `external.metrics.k8s.io/v1beta1`: only one adapter may own it in a cluster. */
+export const EXTERNAL_METRICS_APISERVICE = `${EXTERNAL_METRICS_VERSION}.${EXTERNAL_METRICS_GROUP}`;
+const METRICS_SERVICE = 'ingest-operator-metrics';
+
+/**
+ * Starts the operator serving the External metrics API over TLS (client certificates from the
+ * apiserver's front proxy only) and registers it: an APIService through an ExternalName Service
+ * `localhost` (no kube-proxy here). Fails if another adapter already owns the APIService.
+ * Call `deleteMetricsApiService()` first in teardown: an unavailable aggregated API stalls
+ * discovery (namespace deletion, garbage collection).
+ */
+export async function startMetricsOperator(c: Cluster, id: OperatorIdentity, env: Record<string, string> = {}): Promise<OperatorProcess> {
+  const existing = await c.objects
+    .read({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: EXTERNAL_METRICS_APISERVICE } })
+    .catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+  if (existing !== undefined && existing.metadata?.labels?.['clinical-ingest/e2e'] !== 'true') {
+    throw new Error(`APIService ${EXTERNAL_METRICS_APISERVICE} already exists and is not this test's: only one adapter may own ${EXTERNAL_METRICS_GROUP}`);
+  }
+  const ns = id.namespace;
+  const port = await freePort();
+  // The aggregator verifies the serving certificate for <service>.<namespace>.svc.
+  const cert = await servingCertificate(join(LOCAL, 'e2e', ns, 'tls'), [`${METRICS_SERVICE}.${ns}.svc`, 'localhost']);
+  const operator = await startOperator(id, { tls: { certFile: cert.certFile, keyFile: cert.keyFile, clientCaFile: FRONT_PROXY_CA, port }, env });
+  await applyAsAdmin(c, { apiVersion: 'v1', kind: 'Service', metadata: { name: METRICS_SERVICE, namespace: ns }, spec: { type: 'ExternalName', externalName: 'localhost' } } as KubernetesObject);
+  const apiService = externalMetricsApiService({ serviceNamespace: ns, serviceName: METRICS_SERVICE, servicePort: port, caBundle: cert.caBundle }) as unknown as KubernetesObject;
+  apiService.metadata!.labels = { ...apiService.metadata!.labels, 'clinical-ingest/e2e': 'true' };
+  await applyAsAdmin(c, apiService);
+  return operator;
+}
+
+export async function deleteMetricsApiService(): Promise<void> {
+  await kubectl(['delete', 'apiservice', EXTERNAL_METRICS_APISERVICE, '--ignore-not-found']).catch(() => undefined);
 }

@@ -1,29 +1,23 @@
-import type { KubernetesObject, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Admin, Kafka } from 'kafkajs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIRED_REPLICAS_METRIC, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
-import { externalMetricsApiService } from '../api/rbac.js';
 import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
 import { PIPELINE_LABEL } from '../builders/common.js';
 import {
-  applyAsAdmin,
   connectCluster,
   connectKafka,
   createNamespace,
   createPipeline,
+  deleteMetricsApiService,
   E2E_CONSUMER_SECRETS,
   eventually,
-  freePort,
-  FRONT_PROXY_CA,
+  EXTERNAL_METRICS_APISERVICE,
   installCrd,
-  isNotFound,
   KAFKA_BROKERS,
   kubectl,
-  LOCAL,
   operatorIdentity,
-  servingCertificate,
-  startOperator,
+  startMetricsOperator,
   suffix,
   teardown,
   topicWithRecords,
@@ -41,8 +35,7 @@ import {
 // Only one APIService may own external.metrics.k8s.io/v1beta1: this file creates it and deletes
 // it afterwards, and fails if another one exists.
 
-const APISERVICE = `${EXTERNAL_METRICS_VERSION}.${EXTERNAL_METRICS_GROUP}`;
-const SERVICE = 'ingest-operator-metrics';
+const APISERVICE = EXTERNAL_METRICS_APISERVICE;
 // Six partitions of 20 records, nothing consumed: with 10 rec/s per replica assumed and a 5 s
 // freshness target every partition asks for 4 rec/s, so a consumer can carry two of them.
 const RECORDS = [20, 20, 20, 20, 20, 20];
@@ -81,23 +74,9 @@ beforeAll(async () => {
   c = await connectCluster();
   ({ kafka, admin } = await connectKafka());
   await installCrd(c);
-  const existing = await c.objects.read({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: APISERVICE } }).catch((e: unknown) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });
-  if (existing !== undefined && existing.metadata?.labels?.['clinical-ingest/e2e'] !== 'true') {
-    throw new Error(`APIService ${APISERVICE} already exists and is not this test's: only one adapter may own ${EXTERNAL_METRICS_GROUP}`);
-  }
   ns = await createNamespace(c, 'e2e-hpa');
   id = await operatorIdentity(c, ns, { hpaReader: true });
-  const port = await freePort();
-  // The aggregator verifies the serving certificate for <service>.<namespace>.svc.
-  const cert = await servingCertificate(join(LOCAL, 'e2e', ns, 'tls'), [`${SERVICE}.${ns}.svc`, 'localhost']);
-  operator = await startOperator(id, { tls: { certFile: cert.certFile, keyFile: cert.keyFile, clientCaFile: FRONT_PROXY_CA, port } });
-  await applyAsAdmin(c, { apiVersion: 'v1', kind: 'Service', metadata: { name: SERVICE, namespace: ns }, spec: { type: 'ExternalName', externalName: 'localhost' } } as KubernetesObject);
-  const apiService = externalMetricsApiService({ serviceNamespace: ns, serviceName: SERVICE, servicePort: port, caBundle: cert.caBundle }) as unknown as KubernetesObject;
-  apiService.metadata!.labels = { ...apiService.metadata!.labels, 'clinical-ingest/e2e': 'true' };
-  await applyAsAdmin(c, apiService);
+  operator = await startMetricsOperator(c, id);
   apiServiceCreated = true;
   topic = `operator-e2e-${name}`;
   await topicWithRecords(kafka, admin, topic, RECORDS);
@@ -105,7 +84,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // First the APIService: an unavailable aggregated API stalls discovery (namespace deletion, GC).
-  if (apiServiceCreated) await kubectl(['delete', 'apiservice', APISERVICE, '--ignore-not-found']).catch(() => undefined);
+  if (apiServiceCreated) await deleteMetricsApiService();
   await teardown({ operators: [operator], cluster: c, namespace: ns, identity: id, admin, topics: [topic] });
 });
 
