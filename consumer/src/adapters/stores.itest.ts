@@ -1,0 +1,128 @@
+import { identityOf, IdentityKeyer, type IntakeRecord } from '@clinical-ingest/intake-core';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AcceptedRow, IdentityToResolve, PublicItem } from '../ports.js';
+import { env, TEST_SECRET, TestPlatform, uniquePerson } from '../testing/platform.js';
+import { PgMasterStore } from './pg-master-store.js';
+
+/**
+ * The store adapters' guarantees on the real PostgreSQL, whatever fast path the statements take:
+ * one ID per identity under concurrency, a state for every patient whatever attempt created its
+ * identity, and a public store that only ever moves forward.
+ */
+
+let platform: TestPlatform;
+beforeAll(async () => {
+  platform = await TestPlatform.connect();
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+const keyer = new IdentityKeyer(TEST_SECRET);
+function toResolve(person: { name: string; dateOfBirth: string }): IdentityToResolve {
+  const identity = identityOf(person.name, person.dateOfBirth);
+  const key = keyer.key(identity);
+  return { keyB64: key.toString('base64url'), key, identity };
+}
+
+function accepted(person: { name: string; dateOfBirth: string }, patientId: string, offset: number, color: string, newIdentity: boolean): AcceptedRow {
+  const record: IntakeRecord = { recordId: randomUUID(), name: person.name, dateOfBirth: person.dateOfBirth, favoriteColor: color, eventTimeMs: Date.now() - 10_000 + offset, payload: null };
+  void newIdentity;
+  return { offset, producedAtMs: Date.now(), record, patientId };
+}
+
+describe('identity store', () => {
+  it('gives one ID per identity when several connections create the same identities at once', async () => {
+    const people = Array.from({ length: 200 }, () => uniquePerson());
+    const wanted = people.map(toResolve);
+    const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: env.appDb, max: 1 }));
+    try {
+      const results = await Promise.all(pools.map((p, i) => new PgMasterStore(p).resolve(i % 2 === 0 ? wanted : [...wanted].reverse())));
+      for (const r of results) expect(r).toEqual(results[0]);
+      expect(results[0]!.size).toBe(200);
+      const rows = await platform.count('SELECT count(*) AS n FROM ingest.identity WHERE id_key = ANY($1::bytea[])', [wanted.map((w) => w.key)]);
+      expect(rows).toBe(200);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('returns the stored ID of known identities mixed with new ones (a flushed cache), creating only the new', async () => {
+    const known = Array.from({ length: 20 }, () => toResolve(uniquePerson()));
+    const first = await platform.master.resolve(known);
+    const fresh = Array.from({ length: 20 }, () => toResolve(uniquePerson()));
+    const again = await platform.master.resolve([...fresh, ...known]);
+    for (const k of known) expect(again.get(k.keyB64)).toBe(first.get(k.keyB64));
+    expect(again.size).toBe(40);
+  });
+});
+
+describe('master store', () => {
+  it('writes the state of a patient whose identity an earlier, failed attempt created', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const person = uniquePerson();
+    const first = await platform.master.resolve([toResolve(person)]);
+    // The batch that created the identity never committed; its retry finds the identity known.
+    const retry = await platform.master.resolve([toResolve(person)]);
+    const pid = retry.get(toResolve(person).keyB64)!;
+    expect(pid).toBe(first.get(toResolve(person).keyB64));
+    const pos = await platform.master.position(topic, 0, 0);
+    const row = accepted(person, pid, 0, 'teal', false);
+    const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: pos.next, next: 1, publishedThrough: 0, accepted: [row], rejected: [], newestPerPatient: [row] });
+    expect(changed).toEqual([{ patientId: pid, favoriteColor: 'teal', rev: 1 }]);
+    const later = accepted(person, pid, 1, 'plum', false);
+    const changed2 = await platform.master.commitBatch({ topic, partition: 0, expectedNext: 1, next: 2, publishedThrough: 1, accepted: [later], rejected: [], newestPerPatient: [later] });
+    expect(changed2).toEqual([{ patientId: pid, favoriteColor: 'plum', rev: 2 }]);
+  });
+
+  it('new and returning patients in one batch each get their state and revision', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const returning = uniquePerson();
+    const r0 = await platform.master.resolve([toResolve(returning)]);
+    const rid = r0.get(toResolve(returning).keyB64)!;
+    const a = accepted(returning, rid, 0, 'red', true);
+    await platform.master.commitBatch({ topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 0)).next, next: 1, publishedThrough: 0, accepted: [a], rejected: [], newestPerPatient: [a] });
+    const fresh = uniquePerson();
+    const f0 = await platform.master.resolve([toResolve(fresh), toResolve(returning)]);
+    const fid = f0.get(toResolve(fresh).keyB64)!;
+    const b = [accepted(fresh, fid, 1, 'blue', true), accepted(returning, rid, 2, 'green', false)];
+    const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: 1, next: 3, publishedThrough: 1, accepted: b, rejected: [], newestPerPatient: b });
+    expect(new Map(changed.map((c) => [c.patientId, c]))).toEqual(
+      new Map([
+        [fid, { patientId: fid, favoriteColor: 'blue', rev: 1 }],
+        [rid, { patientId: rid, favoriteColor: 'green', rev: 2 }],
+      ]),
+    );
+  });
+});
+
+describe('public store on PostgreSQL', () => {
+  const item = (patientId: string, favoriteColor: string, rev: number): PublicItem => ({ patientId, favoriteColor, rev });
+
+  it('is idempotent: the same first revisions written twice, alone and mixed with new ones', async () => {
+    const store = platform.pgPublic();
+    const a = Array.from({ length: 5 }, () => item(randomUUID(), 'red', 1));
+    await store.put(a);
+    await store.put(a);
+    const b = Array.from({ length: 5 }, () => item(randomUUID(), 'blue', 1));
+    await store.put([...b, ...a]);
+    const got = await store.get([...a, ...b].map((i) => i.patientId));
+    expect([...got.values()].sort((x, y) => x.patientId.localeCompare(y.patientId))).toEqual([...a, ...b].sort((x, y) => x.patientId.localeCompare(y.patientId)));
+  });
+
+  it('never goes back: an older revision never overwrites a newer one, whatever the order', async () => {
+    const store = platform.pgPublic();
+    const pid = randomUUID();
+    const other = randomUUID();
+    await store.put([item(pid, 'green', 3)]);
+    await store.put([item(pid, 'red', 1), item(other, 'red', 1)]);
+    await store.put([item(pid, 'blue', 2)]);
+    const got = await store.get([pid, other]);
+    expect(got.get(pid)).toEqual(item(pid, 'green', 3));
+    expect(got.get(other)).toEqual(item(other, 'red', 1));
+    await store.put([item(pid, 'teal', 4)]);
+    expect((await store.get([pid])).get(pid)).toEqual(item(pid, 'teal', 4));
+  });
+});
