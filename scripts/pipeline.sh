@@ -8,7 +8,8 @@
 #
 # Consumer i serves its metrics on 127.0.0.1:$((9464 + i - 1)). PUBLIC_STORE=dynamodb|postgres
 # picks the public store (default dynamodb). The identity HMAC secret is generated once into
-# .local/secrets/ (never in git) unless IDENTITY_HMAC_SECRET is set.
+# .local/secrets/ (never in git) unless IDENTITY_HMAC_SECRET is set. CONSUMER_NODE_ARGS go to node
+# (e.g. `--cpu-prof --cpu-prof-dir=reports/profiles`, as `make profile` does).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -66,7 +67,7 @@ start() {
     local pidf="$RUN_DIR/consumer-$i.pid" port=$((METRICS_BASE_PORT + i - 1))
     if alive "$pidf"; then say "consumer-$i already running (pid $(cat "$pidf"))"; continue; fi
     METRICS_PORT="$port" KAFKA_CLIENT_ID="consumer-$i" \
-      nohup node "$ROOT/consumer/dist/main.js" >> "$LOG_DIR/consumer-$i.log" 2>&1 < /dev/null &
+      nohup node ${CONSUMER_NODE_ARGS:-} "$ROOT/consumer/dist/main.js" >> "$LOG_DIR/consumer-$i.log" 2>&1 < /dev/null &
     echo $! > "$pidf"
     started+=("$i")
   done
