@@ -1,10 +1,14 @@
 import type { IdentityCache, IdentityStore, IdentityToResolve } from './ports.js';
 
+const NONE: ReadonlySet<string> = new Set();
+
 export interface Resolution {
   /** keyB64 → patient ID for every identity asked for. */
   readonly patientIds: Map<string, string>;
   /** The entries the cache lacked, to fill after the batch commits. */
   readonly toCache: Map<string, string>;
+  /** Keys whose identity was created now (see AcceptedRow.newIdentity). */
+  readonly created: ReadonlySet<string>;
   readonly hits: number;
   readonly misses: number;
 }
@@ -24,7 +28,7 @@ export class IdentityResolver {
   async resolve(identities: ReadonlyMap<string, IdentityToResolve>): Promise<Resolution> {
     const keys = [...identities.keys()];
     const patientIds = new Map<string, string>();
-    if (keys.length === 0) return { patientIds, toCache: new Map(), hits: 0, misses: 0 };
+    if (keys.length === 0) return { patientIds, toCache: new Map(), created: NONE, hits: 0, misses: 0 };
     let cached: (string | null)[];
     try {
       cached = await this.cache.getMany(keys);
@@ -38,9 +42,9 @@ export class IdentityResolver {
       if (hit) patientIds.set(k, hit);
       else missing.push(identities.get(k)!);
     });
-    const toCache = missing.length > 0 ? await this.store.resolve(missing) : new Map<string, string>();
-    for (const [k, v] of toCache) patientIds.set(k, v);
-    return { patientIds, toCache, hits: keys.length - missing.length, misses: missing.length };
+    const stored = missing.length > 0 ? await this.store.resolve(missing) : { ids: new Map<string, string>(), created: NONE };
+    for (const [k, v] of stored.ids) patientIds.set(k, v);
+    return { patientIds, toCache: stored.ids, created: stored.created, hits: keys.length - missing.length, misses: missing.length };
   }
 
   async fill(entries: ReadonlyMap<string, string>): Promise<void> {

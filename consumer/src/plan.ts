@@ -43,11 +43,11 @@ export function isNewer(a: AcceptedRow, b: AcceptedRow): boolean {
   return a.offset > b.offset;
 }
 
-export function attachPatients(decoded: readonly DecodedRow[], patientIds: ReadonlyMap<string, string>): AcceptedRow[] {
+export function attachPatients(decoded: readonly DecodedRow[], patientIds: ReadonlyMap<string, string>, created: ReadonlySet<string> = new Set()): AcceptedRow[] {
   return decoded.map((d) => {
     const patientId = patientIds.get(d.keyB64);
     if (patientId === undefined) throw new Error('identity left unresolved');
-    return { offset: d.offset, producedAtMs: d.producedAtMs, record: d.record, patientId };
+    return { offset: d.offset, producedAtMs: d.producedAtMs, record: d.record, patientId, newIdentity: created.has(d.keyB64) };
   });
 }
 

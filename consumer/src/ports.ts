@@ -19,6 +19,11 @@ export interface AcceptedRow {
   readonly producedAtMs: number;
   readonly record: IntakeRecord;
   readonly patientId: string;
+  /**
+   * The identity was created while resolving this batch: its patient ID is brand new, so no state
+   * row can exist for it yet and the master store may insert the state without a conflict check.
+   */
+  readonly newIdentity: boolean;
 }
 
 export interface RejectedRow {
@@ -85,10 +90,17 @@ export interface IdentityToResolve {
   readonly identity: Identity;
 }
 
+export interface ResolvedIdentities {
+  /** keyB64 → patient ID, for every identity asked for. */
+  readonly ids: Map<string, string>;
+  /** The keys whose identity this call created (their patient IDs are new). */
+  readonly created: ReadonlySet<string>;
+}
+
 /** The source of truth for patient IDs (PostgreSQL, UNIQUE on the identity key). */
 export interface IdentityStore {
   /** Returns the patient ID of every identity, creating random IDs for new ones. */
-  resolve(identities: readonly IdentityToResolve[]): Promise<Map<string, string>>;
+  resolve(identities: readonly IdentityToResolve[]): Promise<ResolvedIdentities>;
 }
 
 /** A cache of identity key → patient ID (Redis). Holds no plaintext PHI; may be flushed anytime. */

@@ -83,7 +83,7 @@ describe('BatchProcessor', () => {
     // The previous owner committed offsets 0..1 but never wrote the public store.
     await master.commitBatch({
       topic: 't', partition: 0, expectedNext: 0, next: 2, publishedThrough: 0, rejected: [],
-      accepted: [], newestPerPatient: [{ offset: 0, producedAtMs: NOW, patientId: 'p-1', record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } }],
+      accepted: [], newestPerPatient: [{ offset: 0, producedAtMs: NOW, patientId: 'p-1', newIdentity: true, record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } }],
     });
     master.log.push({ offset: 0, producedAtMs: NOW, patientId: 'p-1', record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } });
     expect(pub.items.size).toBe(0);

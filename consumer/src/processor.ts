@@ -75,7 +75,7 @@ export class BatchProcessor {
     metrics.cacheHits.inc(resolution.hits);
     metrics.cacheMisses.inc(resolution.misses);
 
-    const accepted = attachPatients(batch.decoded, resolution.patientIds);
+    const accepted = attachPatients(batch.decoded, resolution.patientIds, resolution.created);
     const next = fresh[fresh.length - 1]!.offset + 1;
     const stopMaster = metrics.stage('master');
     let changed: PublicItem[];

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { FencedError, IngestError } from '@clinical-ingest/intake-core';
 import type { PublicProjectionSource } from '../backfill.js';
-import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem } from '../ports.js';
+import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, ResolvedIdentities } from '../ports.js';
 
 /**
  * All master-store SQL (PostgreSQL, schema `ingest`, see db/migrations). Queries never log or
@@ -30,10 +30,18 @@ WITH fence AS (
   SELECT $1, $2, t.o, t.reason, t.k, t.v, to_timestamp(t.pr / 1000.0), f.txid
     FROM fence f, unnest($15::int8[], $16::text[], $17::bytea[], $18::bytea[], $19::float8[]) AS t(o, reason, k, v, pr)
   RETURNING 1
+), st_new AS (
+  -- Patients whose identity was created for this batch: their ID is brand new, no state can exist.
+  INSERT INTO ingest.patient_state (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
+  SELECT t.p, t.n, t.d, t.c, to_timestamp(t.e / 1000.0), $2, t.o, f.txid
+    FROM fence f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[], $26::bool[]) AS t(p, n, d, c, e, o, fresh)
+   WHERE t.fresh
+  RETURNING patient_id, favorite_color, rev
 ), st AS (
   INSERT INTO ingest.patient_state AS s (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
   SELECT t.p, t.n, t.d, t.c, to_timestamp(t.e / 1000.0), $2, t.o, f.txid
-    FROM fence f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[]) AS t(p, n, d, c, e, o)
+    FROM fence f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[], $26::bool[]) AS t(p, n, d, c, e, o, fresh)
+   WHERE NOT t.fresh
   ON CONFLICT (patient_id) DO UPDATE
      SET name = excluded.name, date_of_birth = excluded.date_of_birth, favorite_color = excluded.favorite_color,
          event_time = excluded.event_time, kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset,
@@ -42,6 +50,8 @@ WITH fence AS (
   RETURNING s.patient_id, s.favorite_color, s.rev
 )
 SELECT NULL::uuid AS patient_id, NULL::text AS favorite_color, (SELECT count(*) FROM fence)::int AS rev
+UNION ALL
+SELECT patient_id, favorite_color, rev FROM st_new
 UNION ALL
 SELECT patient_id, favorite_color, rev FROM st`;
 
@@ -55,6 +65,17 @@ SELECT next_offset, published_offset FROM ins
 UNION ALL
 SELECT next_offset, published_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2`;
 
+/**
+ * The cache's misses are nearly always new people: insert them outright (a plain INSERT costs
+ * about half of an INSERT … ON CONFLICT plus the lookup, measured). Keys arrive sorted, so
+ * concurrent inserters lock in one order. A unique violation (a known identity, another consumer
+ * inserting the same one) rolls the statement back, and RESOLVE_IDENTITIES takes over.
+ */
+const CREATE_IDENTITIES = `
+INSERT INTO ingest.identity (id_key, name_norm, date_of_birth)
+SELECT * FROM unnest($1::bytea[], $2::text[], $3::date[])
+RETURNING id_key, patient_id`;
+
 const RESOLVE_IDENTITIES = `
 WITH input AS (
   SELECT * FROM unnest($1::bytea[], $2::text[], $3::date[]) AS t(id_key, name_norm, dob)
@@ -64,9 +85,12 @@ WITH input AS (
   ON CONFLICT (id_key) DO NOTHING
   RETURNING id_key, patient_id
 )
-SELECT id_key, patient_id FROM ins
+SELECT id_key, patient_id, true AS created FROM ins
 UNION ALL
-SELECT i.id_key, i.patient_id FROM ingest.identity i WHERE i.id_key = ANY($1::bytea[])`;
+SELECT i.id_key, i.patient_id, false AS created FROM ingest.identity i WHERE i.id_key = ANY($1::bytea[])`;
+
+/** A unique violation: the optimistic statements fall back to their conflict-checking form. */
+const UNIQUE_VIOLATION = 'DB_23505';
 
 const PUBLIC_STATE_FOR_RANGE = `
 SELECT s.patient_id, s.favorite_color, s.rev FROM ingest.patient_state s
@@ -80,7 +104,12 @@ const MARK_PUBLISHED = `
 UPDATE ingest.partition_offset SET published_offset = $3, updated_at = now()
  WHERE topic = $1 AND kafka_partition = $2 AND published_offset < $3 AND next_offset >= $3`;
 
+/** After a unique violation, this many resolves check for conflicts before trying the plain insert again. */
+const CONFLICT_CHECKED_RESOLVES = 100;
+
 export class PgMasterStore implements MasterStore, IdentityStore, PublicProjectionSource {
+  #conflictingResolves = 0;
+
   constructor(private readonly pool: Pool) {}
 
   async position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition> {
@@ -91,6 +120,17 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
   }
 
   async commitBatch(b: BatchCommit): Promise<PublicItem[]> {
+    try {
+      return await this.#commitBatch(b, true);
+    } catch (err) {
+      // A patient marked new got a state from elsewhere first (the same person keyed to two
+      // partitions): the statement rolled back whole; write every state with the conflict check.
+      if (!(err instanceof IngestError) || err.code !== UNIQUE_VIOLATION) throw err;
+      return this.#commitBatch(b, false);
+    }
+  }
+
+  async #commitBatch(b: BatchCommit, trustNew: boolean): Promise<PublicItem[]> {
     const a = b.accepted;
     const n = b.newestPerPatient;
     const rj = b.rejected;
@@ -120,6 +160,7 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       n.map((x) => x.record.favoriteColor),
       n.map((x) => x.record.eventTimeMs),
       n.map((x) => x.offset),
+      n.map((x) => trustNew && x.newIdentity),
     ];
     const r = await this.#query<{ patient_id: string | null; favorite_color: string | null; rev: number }>('commit_batch', COMMIT_BATCH, params);
     const [fence, ...changed] = r.rows;
@@ -129,22 +170,41 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
     return changed.map((row) => ({ patientId: row.patient_id!, favoriteColor: row.favorite_color!, rev: row.rev }));
   }
 
-  async resolve(identities: readonly IdentityToResolve[]): Promise<Map<string, string>> {
+  async resolve(identities: readonly IdentityToResolve[]): Promise<ResolvedIdentities> {
     const wanted = [...identities].sort((x, y) => Buffer.compare(x.key, y.key));
-    const out = new Map<string, string>();
+    const ids = new Map<string, string>();
+    const created = new Set<string>();
+    const columns = (todo: readonly IdentityToResolve[]) => [todo.map((w) => w.key), todo.map((w) => w.identity.nameNorm), todo.map((w) => w.identity.dateOfBirth)];
+    if (this.#conflictingResolves === 0) {
+      try {
+        const r = await this.#query<{ id_key: Buffer; patient_id: string }>('create_identities', CREATE_IDENTITIES, columns(wanted));
+        for (const row of r.rows) {
+          const k = row.id_key.toString('base64url');
+          ids.set(k, row.patient_id);
+          created.add(k);
+        }
+        return { ids, created };
+      } catch (err) {
+        if (!(err instanceof IngestError) || err.code !== UNIQUE_VIOLATION) throw err;
+        // Known identities are coming (a flushed or new cache): check for conflicts for a while.
+        this.#conflictingResolves = CONFLICT_CHECKED_RESOLVES;
+      }
+    } else {
+      this.#conflictingResolves--;
+    }
     // A concurrent insert of the same key by another transaction is invisible to this statement's
     // snapshot; the second round sees it committed.
-    for (let attempt = 0; attempt < 3 && out.size < wanted.length; attempt++) {
-      const todo = wanted.filter((w) => !out.has(w.keyB64));
-      const r = await this.#query<{ id_key: Buffer; patient_id: string }>('resolve_identities', RESOLVE_IDENTITIES, [
-        todo.map((w) => w.key),
-        todo.map((w) => w.identity.nameNorm),
-        todo.map((w) => w.identity.dateOfBirth),
-      ]);
-      for (const row of r.rows) out.set(row.id_key.toString('base64url'), row.patient_id);
+    for (let attempt = 0; attempt < 3 && ids.size < wanted.length; attempt++) {
+      const todo = wanted.filter((w) => !ids.has(w.keyB64));
+      const r = await this.#query<{ id_key: Buffer; patient_id: string; created: boolean }>('resolve_identities', RESOLVE_IDENTITIES, columns(todo));
+      for (const row of r.rows) {
+        const k = row.id_key.toString('base64url');
+        ids.set(k, row.patient_id);
+        if (row.created) created.add(k);
+      }
     }
-    if (out.size < wanted.length) throw new IngestError('IDENTITY_UNRESOLVED', `${wanted.length - out.size} identities left unresolved`, { retriable: true });
-    return out;
+    if (ids.size < wanted.length) throw new IngestError('IDENTITY_UNRESOLVED', `${wanted.length - ids.size} identities left unresolved`, { retriable: true });
+    return { ids, created };
   }
 
   async publicStateForRange(topic: string, partition: number, from: number, to: number): Promise<PublicItem[]> {
@@ -168,7 +228,8 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
 
   async #query<R extends object>(name: string, text: string, values: unknown[]) {
     try {
-      return await this.pool.query<R & import('pg').QueryResultRow>({ text, values });
+      // Named: each connection parses and plans the statement once, not on every batch.
+      return await this.pool.query<R & import('pg').QueryResultRow>({ name, text, values });
     } catch (err) {
       throw dbError(name, err);
     }

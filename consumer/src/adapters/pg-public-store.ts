@@ -9,6 +9,23 @@ ON CONFLICT (patient_id) DO UPDATE SET favorite_color = excluded.favorite_color,
  WHERE p.rev < excluded.rev`;
 
 /**
+ * A patient's first revision is nearly always a new row: insert those outright (no conflict
+ * check, about half the cost), the later revisions with the upsert, in one statement. A unique
+ * violation (a re-publish after a crash) rolls it back and the plain UPSERT writes everything.
+ */
+const INSERT_FIRST_UPSERT_REST = `
+WITH first AS (
+  INSERT INTO anon.patient (patient_id, favorite_color, rev)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])
+), rest AS (
+  INSERT INTO anon.patient AS p (patient_id, favorite_color, rev)
+  SELECT * FROM unnest($4::uuid[], $5::text[], $6::int[])
+  ON CONFLICT (patient_id) DO UPDATE SET favorite_color = excluded.favorite_color, rev = excluded.rev
+   WHERE p.rev < excluded.rev
+)
+SELECT 1`;
+
+/**
  * The public store on PostgreSQL (schema `anon`, role anon_writer): the seed prototype's stand-in
  * for the DynamoDB API. The upsert only ever raises rev, so replays are idempotent and an older
  * state can never overwrite a newer one.
@@ -20,8 +37,19 @@ export class PgPublicStore implements PublicStore {
 
   async put(items: readonly PublicItem[]): Promise<void> {
     if (items.length === 0) return;
+    const columns = (xs: readonly PublicItem[]) => [xs.map((i) => i.patientId), xs.map((i) => i.favoriteColor), xs.map((i) => i.rev)];
+    const first = items.filter((i) => i.rev === 1);
+    if (first.length > 0) {
+      try {
+        await this.pool.query({ name: 'public_insert_first', text: INSERT_FIRST_UPSERT_REST, values: [...columns(first), ...columns(items.filter((i) => i.rev !== 1))] });
+        return;
+      } catch (err) {
+        const e = dbError('public_insert_first', err);
+        if (e.code !== 'DB_23505') throw e;
+      }
+    }
     try {
-      await this.pool.query(UPSERT, [items.map((i) => i.patientId), items.map((i) => i.favoriteColor), items.map((i) => i.rev)]);
+      await this.pool.query({ name: 'public_upsert', text: UPSERT, values: columns(items) });
     } catch (err) {
       throw dbError('public_upsert', err);
     }

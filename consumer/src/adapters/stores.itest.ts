@@ -29,8 +29,7 @@ function toResolve(person: { name: string; dateOfBirth: string }): IdentityToRes
 
 function accepted(person: { name: string; dateOfBirth: string }, patientId: string, offset: number, color: string, newIdentity: boolean): AcceptedRow {
   const record: IntakeRecord = { recordId: randomUUID(), name: person.name, dateOfBirth: person.dateOfBirth, favoriteColor: color, eventTimeMs: Date.now() - 10_000 + offset, payload: null };
-  void newIdentity;
-  return { offset, producedAtMs: Date.now(), record, patientId };
+  return { offset, producedAtMs: Date.now(), record, patientId, newIdentity };
 }
 
 describe('identity store', () => {
@@ -40,8 +39,10 @@ describe('identity store', () => {
     const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: env.appDb, max: 1 }));
     try {
       const results = await Promise.all(pools.map((p, i) => new PgMasterStore(p).resolve(i % 2 === 0 ? wanted : [...wanted].reverse())));
-      for (const r of results) expect(r).toEqual(results[0]);
-      expect(results[0]!.size).toBe(200);
+      for (const r of results) expect(r.ids).toEqual(results[0]!.ids);
+      expect(results[0]!.ids.size).toBe(200);
+      // Each identity was created by exactly one of the callers.
+      for (const w of wanted) expect(results.filter((r) => r.created.has(w.keyB64))).toHaveLength(1);
       const rows = await platform.count('SELECT count(*) AS n FROM ingest.identity WHERE id_key = ANY($1::bytea[])', [wanted.map((w) => w.key)]);
       expect(rows).toBe(200);
     } finally {
@@ -54,8 +55,8 @@ describe('identity store', () => {
     const first = await platform.master.resolve(known);
     const fresh = Array.from({ length: 20 }, () => toResolve(uniquePerson()));
     const again = await platform.master.resolve([...fresh, ...known]);
-    for (const k of known) expect(again.get(k.keyB64)).toBe(first.get(k.keyB64));
-    expect(again.size).toBe(40);
+    for (const k of known) expect(again.ids.get(k.keyB64)).toBe(first.ids.get(k.keyB64));
+    expect([...again.created].sort()).toEqual(fresh.map((f) => f.keyB64).sort());
   });
 });
 
@@ -66,8 +67,9 @@ describe('master store', () => {
     const first = await platform.master.resolve([toResolve(person)]);
     // The batch that created the identity never committed; its retry finds the identity known.
     const retry = await platform.master.resolve([toResolve(person)]);
-    const pid = retry.get(toResolve(person).keyB64)!;
-    expect(pid).toBe(first.get(toResolve(person).keyB64));
+    expect(retry.created.size).toBe(0);
+    const pid = retry.ids.get(toResolve(person).keyB64)!;
+    expect(pid).toBe(first.ids.get(toResolve(person).keyB64));
     const pos = await platform.master.position(topic, 0, 0);
     const row = accepted(person, pid, 0, 'teal', false);
     const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: pos.next, next: 1, publishedThrough: 0, accepted: [row], rejected: [], newestPerPatient: [row] });
@@ -81,13 +83,13 @@ describe('master store', () => {
     const topic = `itest.${randomUUID()}`;
     const returning = uniquePerson();
     const r0 = await platform.master.resolve([toResolve(returning)]);
-    const rid = r0.get(toResolve(returning).keyB64)!;
+    const rid = r0.ids.get(toResolve(returning).keyB64)!;
     const a = accepted(returning, rid, 0, 'red', true);
     await platform.master.commitBatch({ topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 0)).next, next: 1, publishedThrough: 0, accepted: [a], rejected: [], newestPerPatient: [a] });
     const fresh = uniquePerson();
     const f0 = await platform.master.resolve([toResolve(fresh), toResolve(returning)]);
-    const fid = f0.get(toResolve(fresh).keyB64)!;
-    const b = [accepted(fresh, fid, 1, 'blue', true), accepted(returning, rid, 2, 'green', false)];
+    const fid = f0.ids.get(toResolve(fresh).keyB64)!;
+    const b = [accepted(fresh, fid, 1, 'blue', f0.created.has(toResolve(fresh).keyB64)), accepted(returning, rid, 2, 'green', f0.created.has(toResolve(returning).keyB64))];
     const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: 1, next: 3, publishedThrough: 1, accepted: b, rejected: [], newestPerPatient: b });
     expect(new Map(changed.map((c) => [c.patientId, c]))).toEqual(
       new Map([
@@ -95,6 +97,17 @@ describe('master store', () => {
         [rid, { patientId: rid, favoriteColor: 'green', rev: 2 }],
       ]),
     );
+  });
+  it('a patient marked new that got a state elsewhere first (keyed to two partitions) still gets one state', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const person = uniquePerson();
+    const pid = (await platform.master.resolve([toResolve(person)])).ids.get(toResolve(person).keyB64)!;
+    const there = accepted(person, pid, 0, 'red', true);
+    await platform.master.commitBatch({ topic, partition: 1, expectedNext: (await platform.master.position(topic, 1, 0)).next, next: 1, publishedThrough: 0, accepted: [there], rejected: [], newestPerPatient: [there] });
+    const here = accepted(person, pid, 5, 'blue', true);
+    const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 5)).next, next: 6, publishedThrough: 5, accepted: [here], rejected: [], newestPerPatient: [here] });
+    expect(changed).toEqual([{ patientId: pid, favoriteColor: 'blue', rev: 2 }]);
+    expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(2);
   });
 });
 

@@ -1,5 +1,5 @@
 import { FencedError } from '@clinical-ingest/intake-core';
-import type { BatchCommit, DeadLetters, IdentityCache, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, PublicStore, RejectedRow } from '../ports.js';
+import type { BatchCommit, DeadLetters, IdentityCache, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, PublicStore, RejectedRow, ResolvedIdentities } from '../ports.js';
 
 /**
  * In-memory stand-ins for the ports, for unit tests of the processor's logic only. Integration
@@ -30,6 +30,8 @@ export class FakeMaster implements MasterStore, IdentityStore {
     const changed: PublicItem[] = [];
     for (const r of b.newestPerPatient) {
       const cur = this.state.get(r.patientId);
+      // The real store inserts such a state without a conflict check: a state would violate its key.
+      if (r.newIdentity && cur) throw new Error(`patient ${r.patientId} marked new but has a state`);
       const newer = !cur || r.record.eventTimeMs > cur.eventTimeMs || (r.record.eventTimeMs === cur.eventTimeMs && r.offset > cur.offset);
       if (!newer) continue;
       const rev = (cur?.rev ?? 0) + 1;
@@ -56,13 +58,17 @@ export class FakeMaster implements MasterStore, IdentityStore {
     return 0;
   }
 
-  async resolve(identities: readonly IdentityToResolve[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  async resolve(identities: readonly IdentityToResolve[]): Promise<ResolvedIdentities> {
+    const ids = new Map<string, string>();
+    const created = new Set<string>();
     for (const i of identities) {
-      if (!this.ids.has(i.keyB64)) this.ids.set(i.keyB64, `00000000-0000-4000-8000-${String(++this.#seq).padStart(12, '0')}`);
-      out.set(i.keyB64, this.ids.get(i.keyB64)!);
+      if (!this.ids.has(i.keyB64)) {
+        this.ids.set(i.keyB64, `00000000-0000-4000-8000-${String(++this.#seq).padStart(12, '0')}`);
+        created.add(i.keyB64);
+      }
+      ids.set(i.keyB64, this.ids.get(i.keyB64)!);
     }
-    return out;
+    return { ids, created };
   }
 }
 
