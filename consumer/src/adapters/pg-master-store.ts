@@ -104,7 +104,7 @@ const MARK_PUBLISHED = `
 UPDATE ingest.partition_offset SET published_offset = $3, updated_at = now()
  WHERE topic = $1 AND kafka_partition = $2 AND published_offset < $3 AND next_offset >= $3`;
 
-/** After a unique violation, this many resolves check for conflicts before trying the plain insert again. */
+/** After a resolve that found mostly known identities, this many resolves check for conflicts first. */
 const CONFLICT_CHECKED_RESOLVES = 100;
 
 export class PgMasterStore implements MasterStore, IdentityStore, PublicProjectionSource {
@@ -186,8 +186,6 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
         return { ids, created };
       } catch (err) {
         if (!(err instanceof IngestError) || err.code !== UNIQUE_VIOLATION) throw err;
-        // Known identities are coming (a flushed or new cache): check for conflicts for a while.
-        this.#conflictingResolves = CONFLICT_CHECKED_RESOLVES;
       }
     } else {
       this.#conflictingResolves--;
@@ -204,6 +202,9 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       }
     }
     if (ids.size < wanted.length) throw new IngestError('IDENTITY_UNRESOLVED', `${wanted.length - ids.size} identities left unresolved`, { retriable: true });
+    // Mostly known identities among the cache's misses: a flushed or new cache. Check for
+    // conflicts for a while instead of failing a plain insert on every batch.
+    if ((wanted.length - created.size) * 2 > wanted.length) this.#conflictingResolves = CONFLICT_CHECKED_RESOLVES;
     return { ids, created };
   }
 
