@@ -100,11 +100,11 @@ describe('produceRecords', () => {
   it('paces sends to the rate in small slices', async () => {
     const { kafka, state } = fakeKafka();
     const started = Date.now();
-    const s = await produceRecords({ kafka, topic: 't', records: records(400), rate: 2000, batchSize: 1000, progress: false, summary: false });
+    const s = await produceRecords({ kafka, topic: 't', records: records(800), rate: 2000, batchSize: 1000, progress: false, summary: false });
     const elapsed = Date.now() - started;
-    // 20 ms slices at 2000/s: 40 records per send, 10 sends, the last one due after 180 ms.
-    expect(state.sends.map((r) => r.messages.length)).toEqual(Array(10).fill(40));
-    expect(elapsed).toBeGreaterThanOrEqual(170);
+    // 50 ms slices at 2000/s: 100 records per send, 8 sends, the last one due after 350 ms.
+    expect(state.sends.map((r) => r.messages.length)).toEqual(Array(8).fill(100));
+    expect(elapsed).toBeGreaterThanOrEqual(340);
     expect(elapsed).toBeLessThan(1500);
     expect(s.recordsPerSecond).toBeLessThan(2600);
   });

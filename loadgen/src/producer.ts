@@ -25,7 +25,7 @@ export interface ProduceOptions {
   readonly kafka?: KafkaLike;
   readonly brokers?: readonly string[];
   readonly clientId?: string;
-  /** Records per send (default 1000). With a `rate`, sends hold at most ~20 ms worth of records. */
+  /** Records per send (default 1000). With a `rate`, sends hold at most ~50 ms worth of records. */
   readonly batchSize?: number;
   /** Sends awaiting acknowledgement at once (default 8). */
   readonly inFlight?: number;
@@ -69,8 +69,12 @@ export const DEFAULT_IN_FLIGHT = 8;
  * message.max.bytes (1 MiB by default), and one send becomes one batch per partition.
  */
 export const MAX_SEND_BYTES = 512 * 1024;
-/** With a rate, a send holds at most this much time's worth of records. */
-const RATE_SLICE_MS = 20;
+/**
+ * With a rate, a send holds at most this much time's worth of records: long enough that kafkajs's
+ * per-send cost is spread (28 µs of CPU a record at 3,000 a send, 41 at 250), short against the
+ * 2 s freshness target.
+ */
+const RATE_SLICE_MS = 50;
 
 /** The producer settings: idempotent (acks -1 enforced per send), the Java-compatible partitioner. */
 export const PRODUCER_CONFIG: ProducerConfig = Object.freeze({

@@ -68,12 +68,14 @@ async function scrape(): Promise<{ fresh: Buckets; records: number }> {
 
 async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): Promise<Result> {
   const kafka = createKafka(brokers, log, 'intake-bench');
+  // Records are built before the clock starts: the figures are the platform's, not Faker's.
+  const records = [...generateRecords({ count: s.count, seed: Date.now() % 2 ** 31, payloadBytes: s.payloadBytes })].map((r) => ({ key: r.key, value: r.value }));
   const before = await scrape();
   const procs0 = sampleProcesses(runDir);
   const cpu0 = sampleCpu();
   const t0 = Date.now();
   const summary = await produceRecords({
-    records: generateRecords({ count: s.count, seed: Date.now() % 2 ** 31, payloadBytes: s.payloadBytes }),
+    records,
     topic,
     kafka,
     logger: log,
