@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     rebalanceTimeout: cfg.KAFKA_REBALANCE_TIMEOUT_MS,
     heartbeatInterval: Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 10),
     maxWaitTimeInMs: cfg.FETCH_MAX_WAIT_MS,
+    minBytes: cfg.FETCH_MIN_BYTES,
     maxBytesPerPartition: cfg.FETCH_MAX_BYTES_PER_PARTITION,
     maxBytes: cfg.FETCH_MAX_BYTES,
     allowAutoTopicCreation: false,

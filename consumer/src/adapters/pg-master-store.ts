@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { FencedError, IngestError } from '@clinical-ingest/intake-core';
 import type { PublicProjectionSource } from '../backfill.js';
+import { boolArray, byteaArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
 import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, ResolvedIdentities } from '../ports.js';
 
 /**
@@ -131,8 +132,9 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
   }
 
   async #commitBatch(b: BatchCommit, trustNew: boolean): Promise<PublicItem[]> {
-    const a = b.accepted;
-    const n = b.newestPerPatient;
+    // In patient order: the patient indexes take their keys left to right (a fifth cheaper, measured).
+    const a = [...b.accepted].sort(byPatient);
+    const n = [...b.newestPerPatient].sort(byPatient);
     const rj = b.rejected;
     const params = [
       b.topic,
@@ -140,27 +142,27 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       b.next,
       b.publishedThrough,
       b.expectedNext,
-      a.map((x) => x.offset),
-      a.map((x) => x.record.recordId),
-      a.map((x) => x.patientId),
-      a.map((x) => x.record.eventTimeMs),
-      a.map((x) => x.producedAtMs),
-      a.map((x) => x.record.name),
-      a.map((x) => x.record.dateOfBirth),
-      a.map((x) => x.record.favoriteColor),
-      a.map((x) => x.record.payload),
-      rj.map((x) => x.offset),
-      rj.map((x) => x.reason),
-      rj.map((x) => x.key),
-      rj.map((x) => x.value),
-      rj.map((x) => x.producedAtMs),
-      n.map((x) => x.patientId),
-      n.map((x) => x.record.name),
-      n.map((x) => x.record.dateOfBirth),
-      n.map((x) => x.record.favoriteColor),
-      n.map((x) => x.record.eventTimeMs),
-      n.map((x) => x.offset),
-      n.map((x) => trustNew && x.newIdentity),
+      numberArray(a.map((x) => x.offset)),
+      plainArray(a.map((x) => x.record.recordId)),
+      plainArray(a.map((x) => x.patientId)),
+      numberArray(a.map((x) => x.record.eventTimeMs)),
+      numberArray(a.map((x) => x.producedAtMs)),
+      textArray(a.map((x) => x.record.name)),
+      plainArray(a.map((x) => x.record.dateOfBirth)),
+      textArray(a.map((x) => x.record.favoriteColor)),
+      textArray(a.map((x) => x.record.payload)),
+      numberArray(rj.map((x) => x.offset)),
+      textArray(rj.map((x) => x.reason)),
+      byteaArray(rj.map((x) => x.key)),
+      byteaArray(rj.map((x) => x.value)),
+      numberArray(rj.map((x) => x.producedAtMs)),
+      plainArray(n.map((x) => x.patientId)),
+      textArray(n.map((x) => x.record.name)),
+      plainArray(n.map((x) => x.record.dateOfBirth)),
+      textArray(n.map((x) => x.record.favoriteColor)),
+      numberArray(n.map((x) => x.record.eventTimeMs)),
+      numberArray(n.map((x) => x.offset)),
+      boolArray(n.map((x) => trustNew && x.newIdentity)),
     ];
     const r = await this.#query<{ patient_id: string | null; favorite_color: string | null; rev: number }>('commit_batch', COMMIT_BATCH, params);
     const [fence, ...changed] = r.rows;
@@ -171,10 +173,13 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
   }
 
   async resolve(identities: readonly IdentityToResolve[]): Promise<ResolvedIdentities> {
-    const wanted = [...identities].sort((x, y) => Buffer.compare(x.key, y.key));
+    // In key order (hex order is byte order, as ORDER BY id_key): concurrent inserters lock in one
+    // order, and the index takes the keys left to right (measured: a fifth cheaper than at random).
+    const hex = new Map(identities.map((w) => [w, w.key.toString('hex')]));
+    const wanted = [...identities].sort((x, y) => compareStrings(hex.get(x)!, hex.get(y)!));
     const ids = new Map<string, string>();
     const created = new Set<string>();
-    const columns = (todo: readonly IdentityToResolve[]) => [todo.map((w) => w.key), todo.map((w) => w.identity.nameNorm), todo.map((w) => w.identity.dateOfBirth)];
+    const columns = (todo: readonly IdentityToResolve[]) => [hexByteaArray(todo.map((w) => hex.get(w)!)), textArray(todo.map((w) => w.identity.nameNorm)), plainArray(todo.map((w) => w.identity.dateOfBirth))];
     if (this.#conflictingResolves === 0) {
       try {
         const r = await this.#query<{ id_key: Buffer; patient_id: string }>('create_identities', CREATE_IDENTITIES, columns(wanted));
@@ -236,6 +241,9 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
     }
   }
 }
+
+const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+const byPatient = (x: { patientId: string }, y: { patientId: string }): number => compareStrings(x.patientId, y.patientId);
 
 /** Connection and server-state errors are retriable; constraint and syntax errors are not. */
 export function dbError(operation: string, err: unknown): IngestError {

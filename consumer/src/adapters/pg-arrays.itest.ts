@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestPlatform } from '../testing/platform.js';
+import { boolArray, byteaArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
+
+/** The hand-built array literals read back in PostgreSQL as exactly the values they were built from. */
+
+let platform: TestPlatform;
+beforeAll(async () => {
+  platform = await TestPlatform.connect();
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+const roundTrip = async (literal: string, type: string) => (await platform.app.query(`SELECT $1::${type} AS a`, [literal])).rows[0].a;
+
+describe('array literals', () => {
+  it('text: quotes, backslashes, braces, commas, blanks, empty strings, other scripts and NULL survive', async () => {
+    const values = ['plain', 'with "quotes"', 'back\\slash\\', '{braces}', 'a,b', '  padded  ', '', 'NULL', 'Zoë Ωμέγα 名前', '\\"', null, 'new\nline\ttab'];
+    expect(await roundTrip(textArray(values), 'text[]')).toEqual(values);
+  });
+
+  it('bytea from buffers and from hex, with NULL', async () => {
+    const bufs = [Buffer.from([0, 1, 2, 255]), null, Buffer.from('{"json":"\\\\"}'), Buffer.alloc(0)];
+    expect(await roundTrip(byteaArray(bufs), 'bytea[]')).toEqual(bufs);
+    const keys = [Buffer.alloc(32, 7), Buffer.alloc(32, 200)];
+    expect(await roundTrip(hexByteaArray(keys.map((k) => k.toString('hex'))), 'bytea[]')).toEqual(keys);
+  });
+
+  it('numbers, uuids, dates and booleans', async () => {
+    expect((await roundTrip(numberArray([0, 1796232865800, 9007199254740991]), 'int8[]')).map(Number)).toEqual([0, 1796232865800, 9007199254740991]);
+    expect(await roundTrip(numberArray([1796232865800.5, -1]), 'float8[]')).toEqual([1796232865800.5, -1]);
+    const ids = ['2f1c7a52-8a0e-4a55-9c1a-3a0f4e2b9d11', '00000000-0000-4000-8000-000000000001'];
+    expect(await roundTrip(plainArray(ids), 'uuid[]')).toEqual(ids);
+    expect(await roundTrip(boolArray([true, false, true]), 'bool[]')).toEqual([true, false, true]);
+    expect(await roundTrip(numberArray([]), 'int8[]')).toEqual([]);
+    expect(await roundTrip(textArray([]), 'text[]')).toEqual([]);
+  });
+});
