@@ -22,6 +22,8 @@ COPY consumer/package.json consumer/
 COPY loadgen/package.json loadgen/
 COPY operator/package.json operator/
 COPY cdk8s/package.json cdk8s/
+# Fixes to dependencies, applied by npm ci's postinstall (patch-package): see patches/README.md.
+COPY patches/ patches/
 
 # Every workspace installed and compiled, exactly as CI does (make install, make build).
 FROM manifests AS build
