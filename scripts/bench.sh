@@ -6,10 +6,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 eval "$(scripts/platform.sh env)"
 mkdir -p reports
-out="reports/bench-$(date -u +%Y%m%dT%H%M%SZ).txt"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+out="reports/bench-$stamp.txt"
 for store in ${BENCH_STORES:-postgres dynamodb}; do
   PUBLIC_STORE="$store" scripts/pipeline.sh restart "${CONSUMERS:-2}" > /dev/null
-  CONSUMER_METRICS_URLS="$(scripts/pipeline.sh metrics-urls)" PUBLIC_STORE="$store" \
+  CONSUMER_METRICS_URLS="$(scripts/pipeline.sh metrics-urls)" PUBLIC_STORE="$store" BENCH_REPORT_JSON="reports/bench-$stamp-$store.json" \
     node loadgen/dist/bench/pipeline.js | tee -a "$out"
 done
 echo "bench: figures saved in $out"

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createLogger, LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
@@ -7,6 +8,7 @@ import copyStreams from 'pg-copy-streams';
 import { generateRecords } from '../generator.js';
 import { createKafka, produceRecords } from '../producer.js';
 import { parseHistogram, quantile, subtractBuckets, total, addBuckets, type Buckets } from '../validate/histogram.js';
+import { capacity, DEFAULT_RULES, formatShape, type StageCosts } from './capacity.js';
 import { cpuDelta, sampleCpu, sampleProcesses } from './machine.js';
 
 /**
@@ -14,7 +16,14 @@ import { cpuDelta, sampleCpu, sampleProcesses } from './machine.js';
  * stores), and, in the same run on the same machine, a raw PostgreSQL COPY of the same bytes.
  *
  * Environment: KAFKA_BROKERS, INTAKE_TOPIC, CONSUMER_METRICS_URLS, ADMIN_DATABASE_URL,
- * PUBLIC_STORE (only printed), BENCH_SCENARIOS (comma list, default all).
+ * PUBLIC_STORE (only printed), BENCH_SCENARIOS (comma list, default all), BENCH_REPORT_JSON (a
+ * path: the machine-readable report).
+ *
+ * Method, to repeat or extend: CPU is the whole machine's busy time from /proc/stat over the run,
+ * and each local server's (with its children) from /proc/PID/stat; WAL from pg_stat_wal. Records
+ * are generated before the clock starts. To see inside a stage: `CONSUMER_NODE_ARGS='--cpu-prof
+ * --cpu-prof-dir=reports/profiles' make bench` (one .cpuprofile per consumer, written when it
+ * stops), and pg_stat_statements (loaded by the local PostgreSQL) for the statements.
  */
 
 interface Scenario {
@@ -37,9 +46,35 @@ interface Result {
   readonly p50?: number | undefined;
   readonly p99?: number | undefined;
   readonly copyMbPerSecond?: number;
+  readonly copyCpuMicrosPerRecord?: number;
   /** µs of CPU per record, by process of the local platform (the producer included). */
   readonly perProcess: ReadonlyMap<string, number>;
+  readonly walBytesPerRecord: number;
+  /** Patients in the master store before the run (PostgreSQL's estimate): costs grow with it. */
+  readonly patientsBefore: number;
 }
+
+/** Processes grouped into the pipeline's stages: every consumer replica is one stage. */
+function byStage(perProcess: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, us] of perProcess) {
+    const stage = name.startsWith('consumer-') ? 'consumers' : name.startsWith('producer') ? 'producer' : name;
+    out[stage] = (out[stage] ?? 0) + us;
+  }
+  return out;
+}
+
+async function adminQuery<T extends object>(sql: string): Promise<T | undefined> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return (await client.query<T & pg.QueryResultRow>(sql)).rows[0];
+  } finally {
+    await client.end();
+  }
+}
+const walBytes = async () => Number((await adminQuery<{ b: string }>('SELECT wal_bytes::text AS b FROM pg_stat_wal'))?.b ?? 0);
+const patients = async () => Number((await adminQuery<{ n: string }>("SELECT greatest(reltuples, 0)::int8::text AS n FROM pg_class WHERE oid = 'ingest.identity'::regclass"))?.n ?? 0);
 
 const SCENARIOS: Scenario[] = [
   { name: 'small-max', count: 300_000, payloadBytes: 0 },
@@ -70,7 +105,9 @@ async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): P
   const kafka = createKafka(brokers, log, 'intake-bench');
   // Records are built before the clock starts: the figures are the platform's, not Faker's.
   const records = [...generateRecords({ count: s.count, seed: Date.now() % 2 ** 31, payloadBytes: s.payloadBytes })].map((r) => ({ key: r.key, value: r.value }));
+  const patientsBefore = await patients();
   const before = await scrape();
+  const wal0 = await walBytes();
   const procs0 = sampleProcesses(runDir);
   const cpu0 = sampleCpu();
   const t0 = Date.now();
@@ -92,12 +129,15 @@ async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): P
   }
   const seconds = (Date.now() - t0) / 1000;
   const cpu = cpuDelta(cpu0, sampleCpu());
+  const walBytesPerRecord = ((await walBytes()) - wal0) / s.count;
   const perProcess = new Map<string, number>();
   for (const [name, secs] of sampleProcesses(runDir)) perProcess.set(name, ((secs - (procs0.get(name) ?? secs)) / s.count) * 1e6);
   const after = await scrape();
   const fresh = subtractBuckets(after.fresh, before.fresh);
   return {
     perProcess,
+    walBytesPerRecord,
+    patientsBefore,
     scenario: s.name,
     records: s.count,
     bytes: summary.bytes,
@@ -155,21 +195,60 @@ async function main(): Promise<void> {
   for (const s of scenarios) {
     const r = await runScenario(s, log);
     const copy = s.rate === undefined ? await copyBaseline(s) : undefined;
-    rows.push(copy ? { ...r, copyMbPerSecond: copy.mbPerSecond } : r);
+    rows.push(copy ? { ...r, copyMbPerSecond: copy.mbPerSecond, copyCpuMicrosPerRecord: copy.cpuMicrosPerRecord } : r);
     out(
       `  ${r.scenario.padEnd(12)} ${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSecond)} rec/s, ${r.mbPerSecond.toFixed(1)} MB/s, ` +
         `${r.cpuMicrosPerRecord.toFixed(0)} µs CPU/record (${r.coresBusy.toFixed(2)} cores busy), freshness p50 ${fmt(r.p50)} s p99 ${fmt(r.p99)} s` +
-        (copy ? `; raw COPY of the same bytes: ${copy.mbPerSecond.toFixed(1)} MB/s (${Math.round(copy.recordsPerSecond)} rec/s, ${copy.cpuMicrosPerRecord.toFixed(0)} µs CPU/record) → pipeline/COPY = ${(r.mbPerSecond / copy.mbPerSecond).toFixed(2)}` : ''),
+        (copy ? `; raw COPY of the same bytes: ${copy.mbPerSecond.toFixed(1)} MB/s (${Math.round(copy.recordsPerSecond)} rec/s, ${copy.cpuMicrosPerRecord.toFixed(1)} µs CPU/record)` : ''),
     );
+    if (copy) {
+      out(
+        `               vs COPY: CPU per record ${(r.cpuMicrosPerRecord / copy.cpuMicrosPerRecord).toFixed(1)}× COPY's (goal for small records ≤ 6×), ` +
+          `MB/s ${(r.mbPerSecond / copy.mbPerSecond).toFixed(2)} of COPY's (goal for 20 KB ≥ 0.6)`,
+      );
+    }
     out(`               CPU µs/record by process: ${[...r.perProcess].sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')}`);
+    out(`               WAL ${Math.round(r.walBytesPerRecord)} B/record; master store held ≈ ${r.patientsBefore.toLocaleString('en-US')} patients before the run`);
   }
   out('');
-  out('| store | scenario | records/s | MB/s | CPU µs/record | cores busy | freshness p50 | p99 | COPY MB/s | ratio |');
-  out('|---|---|---|---|---|---|---|---|---|---|');
+  out('| store | scenario | records/s | MB/s | CPU µs/record | cores busy | freshness p50 | p99 | COPY µs/record | CPU ÷ COPY | COPY MB/s | MB/s ÷ COPY |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
+    const cpuRatio = r.copyCpuMicrosPerRecord ? `${(r.cpuMicrosPerRecord / r.copyCpuMicrosPerRecord).toFixed(1)}×` : '–';
     out(
-      `| ${store} | ${r.scenario} | ${Math.round(r.recordsPerSecond)} | ${r.mbPerSecond.toFixed(1)} | ${r.cpuMicrosPerRecord.toFixed(0)} | ${r.coresBusy.toFixed(2)} | ${fmt(r.p50)} s | ${fmt(r.p99)} s | ${r.copyMbPerSecond?.toFixed(1) ?? '–'} | ${r.copyMbPerSecond ? (r.mbPerSecond / r.copyMbPerSecond).toFixed(2) : '–'} |`,
+      `| ${store} | ${r.scenario} | ${Math.round(r.recordsPerSecond)} | ${r.mbPerSecond.toFixed(1)} | ${r.cpuMicrosPerRecord.toFixed(0)} | ${r.coresBusy.toFixed(2)} | ${fmt(r.p50)} s | ${fmt(r.p99)} s | ` +
+        `${r.copyCpuMicrosPerRecord?.toFixed(1) ?? '–'} | ${cpuRatio} | ${r.copyMbPerSecond?.toFixed(1) ?? '–'} | ${r.copyMbPerSecond ? (r.mbPerSecond / r.copyMbPerSecond).toFixed(2) : '–'} |`,
     );
+  }
+
+  // The capacity model needs both record sizes at full speed.
+  const small = rows.find((r) => r.scenario === 'small-max');
+  const large = rows.find((r) => r.scenario === '20KB-max');
+  const costs = (r: Result): StageCosts => ({ microsPerRecord: byStage(r.perProcess), bytesPerRecord: r.bytes / r.records, walBytesPerRecord: r.walBytesPerRecord });
+  const shape = small && large ? capacity(costs(small), costs(large), { recordsPerSecond: 1_000_000 / 60, bytesPerRecord: large.bytes / large.records }) : undefined;
+  if (shape) {
+    out('');
+    for (const line of formatShape(shape)) out(line);
+  }
+
+  const reportPath = process.env['BENCH_REPORT_JSON'];
+  if (reportPath) {
+    const scenarios = rows.map((r) => ({
+      scenario: r.scenario,
+      records: r.records,
+      recordsPerSecond: r.recordsPerSecond,
+      mbPerSecond: r.mbPerSecond,
+      cpuMicrosPerRecord: r.cpuMicrosPerRecord,
+      coresBusy: r.coresBusy,
+      cpuMicrosPerRecordByProcess: Object.fromEntries(r.perProcess),
+      cpuMicrosPerRecordByStage: byStage(r.perProcess),
+      walBytesPerRecord: r.walBytesPerRecord,
+      patientsBefore: r.patientsBefore,
+      freshnessSeconds: { p50: r.p50 ?? null, p99: r.p99 ?? null },
+      copy: r.copyMbPerSecond === undefined ? null : { mbPerSecond: r.copyMbPerSecond, cpuMicrosPerRecord: r.copyCpuMicrosPerRecord, cpuRatio: r.cpuMicrosPerRecord / r.copyCpuMicrosPerRecord!, mbPerSecondRatio: r.mbPerSecond / r.copyMbPerSecond },
+    }));
+    writeFileSync(reportPath, `${JSON.stringify({ publicStore: store, consumers: metricsUrls.length, at: new Date().toISOString(), scenarios, capacity: shape ? { rules: DEFAULT_RULES, shape } : null }, null, 2)}\n`);
+    out(`bench: report ${reportPath}`);
   }
 }
 

@@ -6,14 +6,19 @@ import { DynamoPublicStore, PgPublicStore, type PublicStore } from '@clinical-in
 import { createLogger, env, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import { z } from 'zod';
-import { createKafka, produceRecords } from '../producer.js';
+import { createKafka, produceRecords, type ProducibleRecord } from '../producer.js';
+import { pacedLeg, PACED_LEG_SECONDS, PACED_SHARE, probeCarriedRate } from './probe.js';
 import { formatReport, runValidation } from './run.js';
 
-export const VALIDATE_USAGE = `Usage: intake-loadgen validate [--count N] [--seed S] [--payload-bytes B] [--wait-seconds W] [--rate R|unlimited] [--report FILE]
+export const VALIDATE_USAGE = `Usage: intake-loadgen validate [--count N] [--seed S] [--payload-bytes B] [--wait-seconds W] [--rate R|unlimited|carried] [--report FILE]
 
 Produces N fresh records (default 1000000), waits until the public store holds every patient,
 checks the master against what was sent (--rate paces the producer, records/s; default unlimited) and the public store against the master, and prints
 PASS or FAIL against the seed's criteria (exit code 0 or 1).
+
+--rate carried first measures what the running pipeline carries on this machine (20,000 records
+as fast as they go), then paces the run at 70 % of it, with at most 50 s of records: for a public
+store that shares the machine's cores (dynalite), whose rate no fixed number fits on every box.
 
 Environment: KAFKA_BROKERS, INTAKE_TOPIC, VALIDATE_DATABASE_URL (read-only role, default
 ingest_reader on the local platform), PUBLIC_STORE (dynamodb|postgres), DYNAMODB_ENDPOINT,
@@ -60,7 +65,9 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   const seed = values.seed === undefined ? randomInt(0, 2 ** 31) : int('seed', values.seed, 0);
   const payloadBytes = int('payload-bytes', values['payload-bytes'], 0);
   const waitSeconds = int('wait-seconds', values['wait-seconds'], 1);
-  const rate = values.rate === undefined || values.rate === 'unlimited' ? undefined : int('rate', values.rate, 1);
+  const carried = values.rate === 'carried';
+  let rate = values.rate === undefined || values.rate === 'unlimited' || carried ? undefined : int('rate', values.rate, 1);
+  let runCount = count;
   const cfg = loadConfig(shape, process.env);
 
   // Logs to stderr: stdout carries only the report.
@@ -70,8 +77,21 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   if (cfg.PUBLIC_STORE === 'postgres') store = new PgPublicStore(new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 2 }));
   else store = new DynamoPublicStore({ client: new DynamoDBClient({ endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION }), table: cfg.PUBLIC_TABLE });
   const kafka = createKafka(cfg.KAFKA_BROKERS, log, 'intake-validate');
+  const produce = (records: readonly ProducibleRecord[], total: number, pace: number | undefined, progress = true) =>
+    produceRecords({ records, total, topic: cfg.INTAKE_TOPIC, kafka, logger: log, summary: false, ...(progress ? {} : { progress: false }), ...(pace === undefined ? {} : { rate: pace }) });
   try {
-    process.stderr.write(`intake-validate: ${count} records, seed ${seed}, public store ${cfg.PUBLIC_STORE}, topic ${cfg.INTAKE_TOPIC}\n`);
+    if (carried) {
+      const probe = await probeCarriedRate({ metricsUrls: cfg.CONSUMER_METRICS_URLS, produce: (records) => produce(records, records.length, undefined, false), runDir: process.env['PLATFORM_RUN_DIR'] ?? '.local/run' });
+      const leg = pacedLeg(probe, count);
+      rate = leg.rate;
+      runCount = leg.count;
+      const store = probe.publicStoreMicrosPerItem === undefined ? '' : `; the public store's server used ${probe.publicStoreMicrosPerItem.toFixed(0)} µs of CPU an item`;
+      process.stderr.write(
+        `intake-validate: this machine carried ${Math.round(probe.carriedPerSecond)} records/s through the pipeline on ${cfg.PUBLIC_STORE} (${probe.records} records as fast as they went${store}); ` +
+          `pacing at ${Math.round(PACED_SHARE * 100)} % of it: ${rate} records/s, ${runCount} records${runCount < count ? ` (${PACED_LEG_SECONDS} s worth, of ${count} asked)` : ''}\n`,
+      );
+    }
+    process.stderr.write(`intake-validate: ${runCount} records, seed ${seed}, public store ${cfg.PUBLIC_STORE}, topic ${cfg.INTAKE_TOPIC}${rate === undefined ? '' : `, ${rate} records/s`}\n`);
     const report = await runValidation(
       {
         master,
@@ -79,10 +99,10 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
         publicPool: master,
         hmacSecret: cfg.IDENTITY_HMAC_SECRET,
         metricsUrls: cfg.CONSUMER_METRICS_URLS,
-        produce: (records) => produceRecords({ records, total: count, topic: cfg.INTAKE_TOPIC, kafka, logger: log, summary: false, ...(rate === undefined ? {} : { rate }) }),
+        produce: (records) => produce(records, runCount, rate),
         progress: (line) => process.stderr.write(`intake-validate: ${line}\n`),
       },
-      { count, seed, payloadBytes, waitSeconds },
+      { count: runCount, seed, payloadBytes, waitSeconds },
     );
     process.stdout.write(formatReport(report));
     const file = values.report ?? `reports/validate-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;

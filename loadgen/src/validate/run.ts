@@ -48,7 +48,7 @@ export interface ValidationReport {
 }
 
 /** The consumers' freshness histogram and their count of records done (stored and published). */
-async function scrape(urls: readonly string[]): Promise<{ fresh: Buckets; records: number }> {
+export async function scrape(urls: readonly string[]): Promise<{ fresh: Buckets; records: number }> {
   let fresh: Buckets = new Map();
   let records = 0;
   for (const url of urls) {
