@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform } from '../testing/platform.js';
-import { boolArray, byteaArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
+import { binaryByteaArray, binaryTextArray, boolArray, byteaArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
 
 /** The hand-built array literals read back in PostgreSQL as exactly the values they were built from. */
 
@@ -12,7 +12,7 @@ afterAll(async () => {
   await platform?.close();
 });
 
-const roundTrip = async (literal: string, type: string) => (await platform.app.query(`SELECT $1::${type} AS a`, [literal])).rows[0].a;
+const roundTrip = async (literal: string | Buffer, type: string) => (await platform.app.query(`SELECT $1::${type} AS a`, [literal])).rows[0].a;
 
 describe('array literals', () => {
   it('text: quotes, backslashes, braces, commas, blanks, empty strings, other scripts and NULL survive', async () => {
@@ -25,6 +25,15 @@ describe('array literals', () => {
     expect(await roundTrip(byteaArray(bufs), 'bytea[]')).toEqual(bufs);
     const keys = [Buffer.alloc(32, 7), Buffer.alloc(32, 200)];
     expect(await roundTrip(hexByteaArray(keys.map((k) => k.toString('hex'))), 'bytea[]')).toEqual(keys);
+  });
+
+  it('binary text and bytea arrays: verbatim bytes, NULL, empty values, large values, the empty array', async () => {
+    const texts = ['plain', 'with "quotes" and \\ backslashes, {braces}', null, '', 'Zoë Ωμέγα 名前 🩺', 'x'.repeat(25_000)];
+    expect(await roundTrip(binaryTextArray(texts), 'text[]')).toEqual(texts);
+    const bufs = [Buffer.from([0, 1, 2, 255]), null, Buffer.alloc(0), Buffer.alloc(40_000, 0xab)];
+    expect(await roundTrip(binaryByteaArray(bufs), 'bytea[]')).toEqual(bufs);
+    expect(await roundTrip(binaryTextArray([]), 'text[]')).toEqual([]);
+    expect(await roundTrip(binaryByteaArray([]), 'bytea[]')).toEqual([]);
   });
 
   it('numbers, uuids, dates and booleans', async () => {

@@ -55,3 +55,41 @@ export function hexByteaArray(hex: readonly string[]): string {
   for (let i = 0; i < hex.length; i++) out += `${i === 0 ? '' : ','}"\\\\x${hex[i]}"`;
   return `${out}}`;
 }
+
+/** Type OIDs of the array elements sent in binary form (pg_type.oid, fixed by PostgreSQL). */
+const OID = { bytea: 17, text: 25 } as const;
+
+/**
+ * A one-dimensional array in PostgreSQL's binary format (array_send/array_recv): the element
+ * bytes go over the wire verbatim, nothing to escape here or to parse there. Sent as a Buffer,
+ * node-postgres marks the parameter binary. For large values (20 KB payloads, rejected raw
+ * values): the text form costs a scan to escape, one to encode and one to parse per byte.
+ */
+function binaryArray(elementOid: number, values: readonly Nullable<Buffer>[]): Buffer {
+  const header = Buffer.allocUnsafe(values.length === 0 ? 12 : 20);
+  header.writeInt32BE(values.length === 0 ? 0 : 1, 0); // dimensions
+  header.writeInt32BE(values.some((v) => v === null || v === undefined) ? 1 : 0, 4); // has nulls
+  header.writeInt32BE(elementOid, 8);
+  if (values.length > 0) {
+    header.writeInt32BE(values.length, 12); // size of the one dimension
+    header.writeInt32BE(1, 16); // its lower bound
+  }
+  const parts: Buffer[] = [header];
+  for (const v of values) {
+    const length = Buffer.allocUnsafe(4);
+    length.writeInt32BE(v === null || v === undefined ? -1 : v.length, 0);
+    parts.push(length);
+    if (v !== null && v !== undefined) parts.push(v);
+  }
+  return Buffer.concat(parts);
+}
+
+/** text[] in binary form, for `$n::text[]`: each string as its UTF-8 bytes. */
+export function binaryTextArray(values: readonly Nullable<string>[]): Buffer {
+  return binaryArray(OID.text, values.map((v) => (v === null || v === undefined ? null : Buffer.from(v, 'utf8'))));
+}
+
+/** bytea[] in binary form, for `$n::bytea[]`. */
+export function binaryByteaArray(values: readonly Nullable<Buffer>[]): Buffer {
+  return binaryArray(OID.bytea, values);
+}

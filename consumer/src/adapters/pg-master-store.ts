@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { FencedError, IngestError } from '@clinical-ingest/intake-core';
 import type { PublicProjectionSource } from '../backfill.js';
-import { boolArray, byteaArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
+import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
 import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, ResolvedIdentities } from '../ports.js';
 
 /**
@@ -150,11 +150,11 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       textArray(a.map((x) => x.record.name)),
       plainArray(a.map((x) => x.record.dateOfBirth)),
       textArray(a.map((x) => x.record.favoriteColor)),
-      textArray(a.map((x) => x.record.payload)),
+      binaryTextArray(a.map((x) => x.record.payload)),
       numberArray(rj.map((x) => x.offset)),
       textArray(rj.map((x) => x.reason)),
-      byteaArray(rj.map((x) => x.key)),
-      byteaArray(rj.map((x) => x.value)),
+      binaryByteaArray(rj.map((x) => x.key)),
+      binaryByteaArray(rj.map((x) => x.value)),
       numberArray(rj.map((x) => x.producedAtMs)),
       plainArray(n.map((x) => x.patientId)),
       textArray(n.map((x) => x.record.name)),
