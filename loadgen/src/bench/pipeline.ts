@@ -17,7 +17,7 @@ import { cpuDelta, sampleCpu, sampleProcesses } from './machine.js';
  *
  * Environment: KAFKA_BROKERS, INTAKE_TOPIC, CONSUMER_METRICS_URLS, ADMIN_DATABASE_URL,
  * PUBLIC_STORE (only printed), BENCH_SCENARIOS (comma list, default all), BENCH_REPORT_JSON (a
- * path: the machine-readable report).
+ * path: the machine-readable report), BENCH_WARMUP=0 (skip the unmeasured warm-up).
  *
  * Method, to repeat or extend: CPU is the whole machine's busy time from /proc/stat over the run,
  * and each local server's (with its children) from /proc/PID/stat; WAL from pg_stat_wal. Records
@@ -75,6 +75,11 @@ async function adminQuery<T extends object>(sql: string): Promise<T | undefined>
 }
 const walBytes = async () => Number((await adminQuery<{ b: string }>('SELECT wal_bytes::text AS b FROM pg_stat_wal'))?.b ?? 0);
 const patients = async () => Number((await adminQuery<{ n: string }>("SELECT greatest(reltuples, 0)::int8::text AS n FROM pg_class WHERE oid = 'ingest.identity'::regclass"))?.n ?? 0);
+
+const WARMUP: Scenario[] = [
+  { name: 'warm-up', count: 30_000, payloadBytes: 0 },
+  { name: 'warm-up', count: 3_000, payloadBytes: 20_480 },
+];
 
 const SCENARIOS: Scenario[] = [
   { name: 'small-max', count: 300_000, payloadBytes: 0 },
@@ -191,6 +196,11 @@ async function main(): Promise<void> {
   const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.name));
   const store = env('PUBLIC_STORE', 'dynamodb');
   out(`bench: public store ${store}, ${metricsUrls.length} consumer(s), topic ${topic}`);
+  // Warm-up, not measured: a broker or consumer just started compiles its hot paths first (a
+  // fresh Kafka broker spent 3x its warm CPU per 20 KB record while its JIT ran).
+  if (process.env['BENCH_WARMUP'] !== '0') {
+    for (const w of WARMUP) await runScenario(w, log);
+  }
   const rows: Result[] = [];
   for (const s of scenarios) {
     const r = await runScenario(s, log);
