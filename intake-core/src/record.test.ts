@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, rejectionCode, type IntakeRecordWire } from './record.js';
+import { checkWire, decodeRecord, rejectionCode, wireSchema, type IntakeRecordWire } from './record.js';
 
 const now = new Date('2026-11-25T12:00:00Z');
 const good: IntakeRecordWire = {
@@ -66,5 +66,52 @@ describe('decodeRecord', () => {
 
   it('honours a smaller size limit', () => {
     expect(decodeRecord(enc(good), now, { maxBytes: 50 }).ok).toBe(false);
+  });
+});
+
+describe('checkWire agrees with the zod wire schema it implements', () => {
+  // The zod verdict, as decodeRecord computed it before checkWire: the first issue decides.
+  const FIELDS = new Set(['v', 'recordId', 'name', 'dateOfBirth', 'favoriteColor', 'eventTime', 'payload']);
+  function zodVerdict(o: Record<string, unknown>): string {
+    const parsed = wireSchema.safeParse(o);
+    if (parsed.success) return `ok ${JSON.stringify(parsed.data)}`;
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') return 'unknown_field';
+    const field = typeof issue.path[0] === 'string' && FIELDS.has(issue.path[0]) ? issue.path[0] : undefined;
+    const missing = issue.code === 'invalid_type' && field !== undefined && !(field in o);
+    return `${missing ? 'missing_field' : 'invalid_field'}${field === undefined ? '' : `:${field}`}`;
+  }
+  function handVerdict(o: Record<string, unknown>): string {
+    const w = checkWire(o);
+    return 'rejection' in w ? rejectionCode(w.rejection) : `ok ${JSON.stringify({ v: 1, ...w })}`;
+  }
+
+  const variants: Record<string, unknown[]> = {
+    recordId: [undefined, null, 7, 'abc', good.recordId, good.recordId.toUpperCase(), '00000000-0000-0000-0000-000000000000', '3f1c2a4e-8b7d-9c1e-9a2b-0d4e5f6a7b8c', ` ${good.recordId}`],
+    name: [undefined, null, 42, ['a'], '', '   ', '1234', ' Ada ', 'x'.repeat(200), 'x'.repeat(201), `  ${'x'.repeat(199)}  `, 'Zoë', '名前', '\u200B'],
+    dateOfBirth: [undefined, null, 19651210, '1965-12-10', 'whenever'],
+    favoriteColor: [undefined, null, true, ' Teal ', 'TEAL', 'call me at 555-1234', "navy-blue o'clock", '', 'a'.repeat(41), 'Ünïcode'],
+    eventTime: [undefined, null, 0, '2026-11-25T11:59:00.000Z'],
+    payload: [undefined, null, 'notes', { a: 1 }, ''],
+    extra: [undefined, 'x'],
+  };
+  // A seeded walk over combinations (a full product is 9 × 14 × 5 × 10 × 4 × 5 × 2 = 252,000).
+  let seed = 12345;
+  const pick = <T>(xs: T[]): T => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return xs[seed % xs.length]!;
+  };
+  const cases = Array.from({ length: 4000 }, () => {
+    const o: Record<string, unknown> = { v: 1 };
+    for (const [k, vs] of Object.entries(variants)) {
+      const v = pick(vs);
+      if (v !== undefined) o[k === 'extra' ? 'ssn' : k] = v;
+    }
+    return o;
+  });
+
+  it('on 4,000 generated records: the same verdict, the same cleaned values', () => {
+    const disagreements = cases.filter((o) => zodVerdict(o) !== handVerdict(o));
+    expect(disagreements.slice(0, 3).map((o) => ({ o, zod: zodVerdict(o), hand: handVerdict(o) }))).toEqual([]);
   });
 });

@@ -69,8 +69,16 @@ export interface Rejection {
 export type DecodeResult = { ok: true; record: IntakeRecord } | { ok: false; rejection: Rejection };
 
 const COLOR = /^\p{L}[\p{L}\p{M} '-]{0,39}$/u;
+const LETTER = /\p{L}/u;
+/** zod's `z.uuid()` pattern (RFC 9562 versions 1-8, the nil and the max UUID). */
+const UUID = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/;
 
-const wireSchema = z.strictObject({
+/**
+ * The wire schema, as a zod schema: the specification that `checkWire` implements by hand on the
+ * hot path (zod's generic machinery cost 5 % of the consumer's CPU). A unit test holds the two
+ * to the same verdict on every case it generates.
+ */
+export const wireSchema = z.strictObject({
   v: z.literal(RECORD_VERSION),
   recordId: z.uuid(),
   name: z.string().trim().min(1).max(200).regex(/\p{L}/u),
@@ -101,15 +109,8 @@ export function decodeRecord(value: Buffer | null, now: Date, options: DecodeOpt
   if ((json as { v?: unknown }).v !== RECORD_VERSION) {
     return 'v' in json ? reject('unsupported_version') : reject('missing_field', 'v');
   }
-  const parsed = wireSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    if (issue.code === 'unrecognized_keys') return reject('unknown_field');
-    const field = typeof issue.path[0] === 'string' && FIELDS.has(issue.path[0]) ? (issue.path[0] as keyof IntakeRecordWire) : undefined;
-    const missing = issue.code === 'invalid_type' && field !== undefined && !(field in json);
-    return reject(missing ? 'missing_field' : 'invalid_field', field);
-  }
-  const w = parsed.data;
+  const w = checkWire(json as Record<string, unknown>);
+  if ('rejection' in w) return { ok: false, rejection: w.rejection };
   const dob = parseDateOfBirth(w.dateOfBirth, now);
   if (!dob.ok) return reject(dob.reason, 'dateOfBirth');
   const eventTimeMs = parseInstant(w.eventTime);
@@ -126,6 +127,37 @@ export function decodeRecord(value: Buffer | null, now: Date, options: DecodeOpt
       payload: w.payload ?? null,
     },
   };
+}
+
+/**
+ * `wireSchema` by hand: the fields in schema order, the first one at fault decides (missing, or
+ * wrong type or rule), then unknown fields. Returns the cleaned values (name trimmed, color
+ * trimmed and lower-cased).
+ */
+export function checkWire(o: Record<string, unknown>): Omit<IntakeRecordWire, 'v'> | { rejection: Rejection } {
+  const recordId = o['recordId'];
+  if (recordId === undefined) return { rejection: { reason: 'missing_field', field: 'recordId' } };
+  if (typeof recordId !== 'string' || !UUID.test(recordId)) return { rejection: { reason: 'invalid_field', field: 'recordId' } };
+  const rawName = o['name'];
+  if (rawName === undefined) return { rejection: { reason: 'missing_field', field: 'name' } };
+  if (typeof rawName !== 'string') return { rejection: { reason: 'invalid_field', field: 'name' } };
+  const name = rawName.trim();
+  if (name.length < 1 || name.length > 200 || !LETTER.test(name)) return { rejection: { reason: 'invalid_field', field: 'name' } };
+  const dateOfBirth = o['dateOfBirth'];
+  if (dateOfBirth === undefined) return { rejection: { reason: 'missing_field', field: 'dateOfBirth' } };
+  if (typeof dateOfBirth !== 'string') return { rejection: { reason: 'invalid_field', field: 'dateOfBirth' } };
+  const rawColor = o['favoriteColor'];
+  if (rawColor === undefined) return { rejection: { reason: 'missing_field', field: 'favoriteColor' } };
+  if (typeof rawColor !== 'string') return { rejection: { reason: 'invalid_field', field: 'favoriteColor' } };
+  const favoriteColor = rawColor.trim().toLowerCase();
+  if (!COLOR.test(favoriteColor)) return { rejection: { reason: 'invalid_field', field: 'favoriteColor' } };
+  const eventTime = o['eventTime'];
+  if (eventTime === undefined) return { rejection: { reason: 'missing_field', field: 'eventTime' } };
+  if (typeof eventTime !== 'string') return { rejection: { reason: 'invalid_field', field: 'eventTime' } };
+  const payload = o['payload'];
+  if (payload !== undefined && typeof payload !== 'string') return { rejection: { reason: 'invalid_field', field: 'payload' } };
+  for (const k in o) if (!FIELDS.has(k)) return { rejection: { reason: 'unknown_field' } };
+  return payload === undefined ? { recordId, name, dateOfBirth, favoriteColor, eventTime } : { recordId, name, dateOfBirth, favoriteColor, eventTime, payload };
 }
 
 function reject(reason: RejectReason, field?: keyof IntakeRecordWire): DecodeResult {
