@@ -20,6 +20,8 @@ export PARTITIONS PUBLIC_STORE CONSUMERS
 
 NPM_STAMP := node_modules/.package-lock.json
 
+include mk/node.mk
+
 ##@ General
 
 .PHONY: help
@@ -28,7 +30,7 @@ help: ## Show this help.
 
 ##@ Development
 
-$(NPM_STAMP): package.json package-lock.json $(wildcard */package.json)
+$(NPM_STAMP): package.json package-lock.json $(wildcard */package.json) patches/kafkajs+2.2.4.patch $(NODE_BIN)/node
 	npm ci --no-audit --no-fund
 	@touch $(NPM_STAMP)
 
