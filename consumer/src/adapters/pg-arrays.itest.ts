@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform } from '../testing/platform.js';
-import { binaryByteaArray, binaryTextArray, boolArray, byteaArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
+import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
 
 /** The hand-built array literals read back in PostgreSQL as exactly the values they were built from. */
 
@@ -20,9 +20,7 @@ describe('array literals', () => {
     expect(await roundTrip(textArray(values), 'text[]')).toEqual(values);
   });
 
-  it('bytea from buffers and from hex, with NULL', async () => {
-    const bufs = [Buffer.from([0, 1, 2, 255]), null, Buffer.from('{"json":"\\\\"}'), Buffer.alloc(0)];
-    expect(await roundTrip(byteaArray(bufs), 'bytea[]')).toEqual(bufs);
+  it('bytea from hex strings', async () => {
     const keys = [Buffer.alloc(32, 7), Buffer.alloc(32, 200)];
     expect(await roundTrip(hexByteaArray(keys.map((k) => k.toString('hex'))), 'bytea[]')).toEqual(keys);
   });

@@ -38,18 +38,7 @@ export function textArray(values: readonly Nullable<string>[]): string {
   return `${out}}`;
 }
 
-/** bytea[] in hex form: each element is `"\\x…"` (the array literal escapes the backslash). */
-export function byteaArray(values: readonly Nullable<Buffer>[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i > 0) out += ',';
-    out += v === null || v === undefined ? 'NULL' : `"\\\\x${v.toString('hex')}"`;
-  }
-  return `${out}}`;
-}
-
-/** bytea[] from hex strings already computed (identity keys). */
+/** bytea[] in hex form from hex strings already computed (identity keys): each element `"\\x…"`. */
 export function hexByteaArray(hex: readonly string[]): string {
   let out = '{';
   for (let i = 0; i < hex.length; i++) out += `${i === 0 ? '' : ','}"\\\\x${hex[i]}"`;
