@@ -245,10 +245,14 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
 const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 const byPatient = (x: { patientId: string }, y: { patientId: string }): number => compareStrings(x.patientId, y.patientId);
 
-/** Connection and server-state errors are retriable; constraint and syntax errors are not. */
+/**
+ * Connection and server-state errors are retriable; constraint and syntax errors are not. Only a
+ * five-character code is an SQLSTATE: a socket error's code (ECONNRESET when the server restarts,
+ * ECONNREFUSED while it is down) is a lost connection, and retriable.
+ */
 export function dbError(operation: string, err: unknown): IngestError {
   const e = err as { code?: string; message?: string };
-  const sqlstate = typeof e.code === 'string' ? e.code : undefined;
+  const sqlstate = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
   const retriable = sqlstate === undefined || /^(08|40|53|57|58)/.test(sqlstate);
   // The driver's message can quote a value in some errors (e.g. invalid input syntax): keep only the SQLSTATE.
   return new IngestError(`DB_${sqlstate ?? 'CONNECTION'}`, `database operation ${operation} failed (SQLSTATE ${sqlstate ?? 'none'})`, { retriable, cause: sanitizedCause(err) });

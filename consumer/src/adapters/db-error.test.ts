@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { dbError } from './pg-master-store.js';
+
+describe('dbError', () => {
+  it.each([
+    ['a server restart drops the connection (ECONNRESET)', { code: 'ECONNRESET', message: 'read ECONNRESET' }, true, 'DB_CONNECTION'],
+    ['the server is down (ECONNREFUSED)', { code: 'ECONNREFUSED' }, true, 'DB_CONNECTION'],
+    ['the driver lost the connection (no code)', { message: 'Connection terminated unexpectedly' }, true, 'DB_CONNECTION'],
+    ['admin shutdown (57P01)', { code: '57P01' }, true, 'DB_57P01'],
+    ['serialization failure (40001)', { code: '40001' }, true, 'DB_40001'],
+    ['unique violation (23505)', { code: '23505' }, false, 'DB_23505'],
+    ['invalid byte sequence (22021)', { code: '22021' }, false, 'DB_22021'],
+  ])('%s', (_name, err, retriable, code) => {
+    const e = dbError('op', Object.assign(new Error((err as { message?: string }).message ?? 'x'), err));
+    expect(e.retriable).toBe(retriable);
+    expect(e.code).toBe(code);
+    expect(e.message).not.toMatch(/ECONNRESET|terminated/); // names the operation and SQLSTATE only
+  });
+});
