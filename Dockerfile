@@ -10,8 +10,8 @@
 # component's production dependencies only) → runtime (the distroless base every target starts
 # from: no shell, no package manager, uid 1000, never root) → consumer | loadgen | operator.
 # BuildKit builds only the stages the chosen target needs.
-ARG NODE_IMAGE=node:24-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+ARG NODE_IMAGE=node:22-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot
 
 # Workspace manifests only: the install layers stay cached until a dependency changes.
 FROM ${NODE_IMAGE} AS manifests

