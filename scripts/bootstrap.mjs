@@ -97,37 +97,43 @@ async function bootstrapKafka(deadline) {
     });
     say(`kafka ready: cluster ${cluster.clusterId}, ${cluster.brokers.length} broker(s), controller ${cluster.controller}`);
 
-    const existing = new Set(await admin.listTopics());
+    // A topic just created may not be in the broker's metadata yet ("does not host this
+    // topic-partition" on a busy box): each topic is ensured with retries, re-reading what exists.
     for (const topic of [intakeTopic, dlqTopic]) {
-      if (!existing.has(topic)) {
-        const created = await admin.createTopics({
-          waitForLeaders: true,
-          timeout: 30000,
-          topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: retentionMs }] }],
-        });
-        say(`kafka topic ${topic}: ${created ? 'created' : 'found (created concurrently)'}, ${partitions} partitions, retention.ms=${retentionMs}`);
-        continue;
-      }
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      const count = meta.topics[0].partitions.length;
-      if (count < partitions) {
-        await admin.createPartitions({ timeout: 30000, topicPartitions: [{ topic, count: partitions }] });
-        say(`kafka topic ${topic}: found with ${count} partitions, increased to ${partitions}`);
-      } else {
-        const extra = count > partitions ? ` (more than PARTITIONS=${partitions}; partitions are never removed)` : '';
-        say(`kafka topic ${topic}: found, ${count} partitions${extra}`);
-      }
-      const cfg = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
-      });
-      const retention = cfg.resources[0]?.configEntries.find((c) => c.configName === 'retention.ms')?.configValue;
-      if (retention !== retentionMs) {
-        say(`kafka topic ${topic}: note: retention.ms is ${retention}, not ${retentionMs} (left unchanged)`);
-      }
+      await retry(`kafka topic ${topic}`, deadline, () => ensureTopic(admin, topic));
     }
   } finally {
     await admin.disconnect().catch(() => {});
+  }
+}
+
+async function ensureTopic(admin, topic) {
+  const existing = new Set(await admin.listTopics());
+  if (!existing.has(topic)) {
+    const created = await admin.createTopics({
+      waitForLeaders: true,
+      timeout: 30000,
+      topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: retentionMs }] }],
+    });
+    say(`kafka topic ${topic}: ${created ? 'created' : 'found (created concurrently)'}, ${partitions} partitions, retention.ms=${retentionMs}`);
+    return;
+  }
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const count = meta.topics[0].partitions.length;
+  if (count < partitions) {
+    await admin.createPartitions({ timeout: 30000, topicPartitions: [{ topic, count: partitions }] });
+    say(`kafka topic ${topic}: found with ${count} partitions, increased to ${partitions}`);
+  } else {
+    const extra = count > partitions ? ` (more than PARTITIONS=${partitions}; partitions are never removed)` : '';
+    say(`kafka topic ${topic}: found, ${count} partitions${extra}`);
+  }
+  const cfg = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+  });
+  const retention = cfg.resources[0]?.configEntries.find((c) => c.configName === 'retention.ms')?.configValue;
+  if (retention !== retentionMs) {
+    say(`kafka topic ${topic}: note: retention.ms is ${retention}, not ${retentionMs} (left unchanged)`);
   }
 }
 
