@@ -10,13 +10,8 @@
 
 type Nullable<T> = T | null | undefined;
 
-/** int8[], float8[], int[]: finite numbers. */
-export function numberArray(values: readonly number[]): string {
-  return `{${values.join(',')}}`;
-}
-
-/** uuid[] and date[]: already validated, canonical text (no quoting needed). */
-export function plainArray(values: readonly string[]): string {
+/** int8[], float8[], int[], uuid[], date[]: finite numbers, or validated canonical text (no quoting needed). */
+export function plainArray(values: readonly (string | number)[]): string {
   return `{${values.join(',')}}`;
 }
 

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { FencedError, IngestError } from '@clinical-ingest/intake-core';
 import type { PublicProjectionSource } from '../backfill.js';
-import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, numberArray, plainArray, textArray } from './pg-arrays.js';
+import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
 import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, ResolvedIdentities } from '../ports.js';
 
 /**
@@ -91,7 +91,7 @@ UNION ALL
 SELECT i.id_key, i.patient_id, false AS created FROM ingest.identity i WHERE i.id_key = ANY($1::bytea[])`;
 
 /** A unique violation: the optimistic statements fall back to their conflict-checking form. */
-const UNIQUE_VIOLATION = 'DB_23505';
+export const UNIQUE_VIOLATION = 'DB_23505';
 
 const PUBLIC_STATE_FOR_RANGE = `
 SELECT s.patient_id, s.favorite_color, s.rev FROM ingest.patient_state s
@@ -142,26 +142,26 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       b.next,
       b.publishedThrough,
       b.expectedNext,
-      numberArray(a.map((x) => x.offset)),
+      plainArray(a.map((x) => x.offset)),
       plainArray(a.map((x) => x.record.recordId)),
       plainArray(a.map((x) => x.patientId)),
-      numberArray(a.map((x) => x.record.eventTimeMs)),
-      numberArray(a.map((x) => x.producedAtMs)),
+      plainArray(a.map((x) => x.record.eventTimeMs)),
+      plainArray(a.map((x) => x.producedAtMs)),
       textArray(a.map((x) => x.record.name)),
       plainArray(a.map((x) => x.record.dateOfBirth)),
       textArray(a.map((x) => x.record.favoriteColor)),
       binaryTextArray(a.map((x) => x.record.payload)),
-      numberArray(rj.map((x) => x.offset)),
+      plainArray(rj.map((x) => x.offset)),
       textArray(rj.map((x) => x.reason)),
       binaryByteaArray(rj.map((x) => x.key)),
       binaryByteaArray(rj.map((x) => x.value)),
-      numberArray(rj.map((x) => x.producedAtMs)),
+      plainArray(rj.map((x) => x.producedAtMs)),
       plainArray(n.map((x) => x.patientId)),
       textArray(n.map((x) => x.record.name)),
       plainArray(n.map((x) => x.record.dateOfBirth)),
       textArray(n.map((x) => x.record.favoriteColor)),
-      numberArray(n.map((x) => x.record.eventTimeMs)),
-      numberArray(n.map((x) => x.offset)),
+      plainArray(n.map((x) => x.record.eventTimeMs)),
+      plainArray(n.map((x) => x.offset)),
       boolArray(n.map((x) => trustNew && x.newIdentity)),
     ];
     const r = await this.#query<{ patient_id: string | null; favorite_color: string | null; rev: number }>('commit_batch', COMMIT_BATCH, params);
@@ -243,7 +243,8 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
 }
 
 const compareStrings = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-const byPatient = (x: { patientId: string }, y: { patientId: string }): number => compareStrings(x.patientId, y.patientId);
+/** Rows in patient order: random-keyed patient indexes take their keys left to right. */
+export const byPatient = (x: { patientId: string }, y: { patientId: string }): number => compareStrings(x.patientId, y.patientId);
 
 /**
  * Connection and server-state errors are retriable; constraint and syntax errors are not. Only a

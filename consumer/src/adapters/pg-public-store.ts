@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { PublicItem, PublicStore } from '../ports.js';
-import { numberArray, plainArray, textArray } from './pg-arrays.js';
-import { dbError } from './pg-master-store.js';
+import { plainArray, textArray } from './pg-arrays.js';
+import { byPatient, dbError, UNIQUE_VIOLATION } from './pg-master-store.js';
 
 const UPSERT = `
 INSERT INTO anon.patient AS p (patient_id, favorite_color, rev)
@@ -38,9 +38,9 @@ export class PgPublicStore implements PublicStore {
 
   async put(items: readonly PublicItem[]): Promise<void> {
     if (items.length === 0) return;
-    const columns = (xs: readonly PublicItem[]) => [plainArray(xs.map((i) => i.patientId)), textArray(xs.map((i) => i.favoriteColor)), numberArray(xs.map((i) => i.rev))];
+    const columns = (xs: readonly PublicItem[]) => [plainArray(xs.map((i) => i.patientId)), textArray(xs.map((i) => i.favoriteColor)), plainArray(xs.map((i) => i.rev))];
     // In patient order: the primary key takes its keys left to right (a fifth cheaper, measured).
-    const sorted = [...items].sort((x, y) => (x.patientId < y.patientId ? -1 : x.patientId > y.patientId ? 1 : 0));
+    const sorted = [...items].sort(byPatient);
     const first = sorted.filter((i) => i.rev === 1);
     if (first.length > 0) {
       try {
@@ -48,7 +48,7 @@ export class PgPublicStore implements PublicStore {
         return;
       } catch (err) {
         const e = dbError('public_insert_first', err);
-        if (e.code !== 'DB_23505') throw e;
+        if (e.code !== UNIQUE_VIOLATION) throw e;
       }
     }
     try {
