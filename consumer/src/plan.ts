@@ -1,4 +1,4 @@
-import { decodeRecord, identityOf, rejectionCode, type IdentityKeyer, type IntakeRecord } from '@clinical-ingest/intake-core';
+import { decodeRecord, rejectionCode, type IdentityKeyer, type IntakeRecord } from '@clinical-ingest/intake-core';
 import type { AcceptedRow, IdentityToResolve, InboundMessage, RejectedRow } from './ports.js';
 
 /** Pure batch planning: decode, key, and pick the newest record of each patient. */
@@ -28,7 +28,7 @@ export function decodeBatch(messages: readonly InboundMessage[], keyer: Identity
       rejected.push({ offset: m.offset, producedAtMs: m.timestampMs, key: m.key, value: m.value, reason: rejectionCode(result.rejection) });
       continue;
     }
-    const identity = identityOf(result.record.name, result.record.dateOfBirth);
+    const identity = result.identity;
     const key = keyer.key(identity);
     const keyB64 = key.toString('base64url');
     if (!identities.has(keyB64)) identities.set(keyB64, { keyB64, key, identity });

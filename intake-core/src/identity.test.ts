@@ -15,6 +15,13 @@ describe('normalizeName', () => {
     ['sharp s folds to ss', 'Strauß', 'STRAUSS'],
     ['final sigma', 'ΟΔΥΣΣΕΥΣ', 'οδυσσευς'],
     ['soft hyphen', 'Love\u00ADlace', 'Lovelace'],
+    // Every default-ignorable code point, not only a list of the common zero-width ones.
+    ['Hangul filler', 'Ada\u3164 Lovelace', 'Ada Lovelace'],
+    ['tag characters', 'Ada\u{E0041}\u{E007F} Lovelace', 'Ada Lovelace'],
+    ['musical-symbol format controls', 'Ada\u{1D173} Lovelace', 'Ada Lovelace'],
+    ['shorthand format controls', 'Ada\u{1BCA0} Lovelace', 'Ada Lovelace'],
+    ['Mongolian vowel separator', 'Ada\u180E Lovelace', 'Ada Lovelace'],
+    ['a blank Braille pattern', '\u2800Ada Lovelace', 'Ada Lovelace'],
   ];
   it.each(same)('%s: same person', (_label, a, b) => {
     expect(normalizeName(a)).toBe(normalizeName(b));
@@ -29,6 +36,10 @@ describe('normalizeName', () => {
   ];
   it.each(different)('%s: different people', (_label, a, b) => {
     expect(normalizeName(a)).not.toBe(normalizeName(b));
+  });
+
+  it('a name made only of characters that render as nothing normalizes to nothing', () => {
+    expect(normalizeName('\u3164\u2800\u{E0020}\u200B\u115F')).toBe('');
   });
 
   it('produces the canonical form', () => {

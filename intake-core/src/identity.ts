@@ -4,13 +4,16 @@ import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:cr
  * Identity normalization: two records belong to the same patient when their normalized name and
  * their date of birth are equal. See ARCHITECTURE §3 "Identity".
  *
- * - zero-width and bidi control characters are removed (they are invisible and pasted by accident);
+ * - every code point that renders as nothing is removed: Unicode's default-ignorable code points
+ *   (zero-width spaces and joiners, bidi controls, Hangul fillers, variation selectors, tag
+ *   characters, …) and the blank Braille pattern. They are invisible and pasted by accident, or on
+ *   purpose to make one person look like two; a name of nothing else normalizes to "" (rejected);
  * - NFKC folds compatibility forms (full-width letters, ligatures) and composes (NFC ⊂ NFKC);
  * - full case folding, approximated by upper- then lower-casing (ß → ss, final sigma → σ);
  * - white space is trimmed and inner runs collapse to one space.
  * Look-alikes from other scripts (Cyrillic "а" vs Latin "a") are different letters and stay apart.
  */
-const INVISIBLE = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/gu;
 const SPACES = /\s+/gu;
 
 export function normalizeName(raw: string): string {

@@ -22,6 +22,7 @@ describe('decodeRecord', () => {
     const r = decodeRecord(enc(good), now);
     expect(r).toEqual({
       ok: true,
+      identity: { nameNorm: 'ada lovelace', dateOfBirth: '1965-12-10' },
       record: { recordId: good.recordId, name: 'Ada Lovelace', dateOfBirth: '1965-12-10', favoriteColor: 'teal', eventTimeMs: Date.parse(good.eventTime), payload: 'notes' },
     });
   });
@@ -54,8 +55,34 @@ describe('decodeRecord', () => {
     ['payload of wrong type', enc({ ...good, payload: { a: 1 } }), 'invalid_field:payload'],
     ['unknown field', enc({ ...good, ssn: '123-45-6789' }), 'unknown_field'],
     ['oversized', enc({ ...good, payload: 'x'.repeat(40_000) }), 'oversized'],
+    // PostgreSQL cannot store NUL in text (SQLSTATE 22021): refused here, not by the store.
+    ['NUL in the name', enc({ ...good, name: 'Ada\u0000Lovelace' }), 'forbidden_character:name'],
+    ['NUL in the payload', enc({ ...good, payload: 'a\u0000b' }), 'forbidden_character:payload'],
+    // The audit record is what arrived or nothing: no silent U+FFFD repair.
+    ['invalid UTF-8 inside a string', Buffer.concat([enc(good).subarray(0, 30), Buffer.from([0xff, 0xfe]), enc(good).subarray(30)]), 'invalid_unicode'],
+    ['a truncated UTF-8 sequence', Buffer.from(JSON.stringify(good).replace('Ada', 'Ad\xc3'), 'latin1'), 'invalid_unicode'],
+    ['a lone surrogate escape in the name', enc(JSON.stringify(good).replace('Ada', 'Ada \\ud800')), 'invalid_unicode:name'],
+    ['a lone low surrogate escape in the payload', enc(JSON.stringify(good).replace('notes', 'notes \\udc00')), 'invalid_unicode:payload'],
   ])('rejects %s', (_label, value, expected) => {
     expect(code(value)).toBe(expected);
+  });
+
+  it.each<[string, string]>([
+    ['Hangul fillers (letters that render as nothing)', '\u3164\u3164'],
+    ['a half-width Hangul filler and a zero-width space', '\uFFA0\u200B'],
+    ['Hangul choseong and jungseong fillers', '\u115F\u1160'],
+  ])('rejects a name that normalizes to nothing: %s', (_label, name) => {
+    expect(code(enc({ ...good, name }))).toBe('blank_name:name');
+  });
+
+  it('accepts well-formed non-ASCII text, astral characters included', () => {
+    const r = decodeRecord(enc({ ...good, name: 'Zoë 李 Brontë', payload: 'pain 😣 at night' }), now);
+    expect(r.ok && [r.record.name, r.record.payload]).toEqual(['Zoë 李 Brontë', 'pain 😣 at night']);
+  });
+
+  it('returns the identity it normalized, for the identity key', () => {
+    const r = decodeRecord(enc({ ...good, name: '  ADA\u200B LOVELACE ' }), now);
+    expect(r.ok && r.identity).toEqual({ nameNorm: 'ada lovelace', dateOfBirth: '1965-12-10' });
   });
 
   it('reason codes never carry a value', () => {

@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { parseDateOfBirth, parseInstant } from './dates.js';
+import { normalizeName, type Identity } from './identity.js';
 
 /**
  * The intake record, version 1: the JSON value of a message on the intake topic.
@@ -57,6 +59,17 @@ export const REJECT_REASONS = [
   'date_out_of_range',
   'invalid_event_time',
   'future_event_time',
+  /** Not valid UTF-8, or a string with a lone surrogate escape: stored as sent or not at all. */
+  'invalid_unicode',
+  /** NUL (U+0000): no PostgreSQL text column can hold it. */
+  'forbidden_character',
+  /** A name with no letter left once the characters that render as nothing are removed. */
+  'blank_name',
+  /**
+   * The master store refused this record alone (e.g. a value PostgreSQL cannot store), found by
+   * narrowing down a batch that failed; the SQLSTATE is logged, the record goes to the DLQ.
+   */
+  'store_refused',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -66,7 +79,7 @@ export interface Rejection {
   readonly field?: keyof IntakeRecordWire;
 }
 
-export type DecodeResult = { ok: true; record: IntakeRecord } | { ok: false; rejection: Rejection };
+export type DecodeResult = { ok: true; record: IntakeRecord; identity: Identity } | { ok: false; rejection: Rejection };
 
 const COLOR = /^\p{L}[\p{L}\p{M} '-]{0,39}$/u;
 const LETTER = /\p{L}/u;
@@ -99,6 +112,9 @@ export function decodeRecord(value: Buffer | null, now: Date, options: DecodeOpt
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_RECORD_BYTES;
   if (value === null || value.length === 0) return reject('empty_value');
   if (value.length > maxBytes) return reject('oversized');
+  // JSON.parse would replace invalid bytes by U+FFFD: the master store would keep something else
+  // than what arrived, and two different names could become one person.
+  if (!isUtf8(value)) return reject('invalid_unicode');
   let json: unknown;
   try {
     json = JSON.parse(value.toString('utf8'));
@@ -111,6 +127,15 @@ export function decodeRecord(value: Buffer | null, now: Date, options: DecodeOpt
   }
   const w = checkWire(json as Record<string, unknown>);
   if ('rejection' in w) return { ok: false, rejection: w.rejection };
+  // The free-text fields; every other string field is held to a pattern that excludes both.
+  if (!w.name.isWellFormed()) return reject('invalid_unicode', 'name');
+  if (w.name.includes('\u0000')) return reject('forbidden_character', 'name');
+  if (w.payload !== undefined) {
+    if (!w.payload.isWellFormed()) return reject('invalid_unicode', 'payload');
+    if (w.payload.includes('\u0000')) return reject('forbidden_character', 'payload');
+  }
+  const nameNorm = normalizeName(w.name);
+  if (!LETTER.test(nameNorm)) return reject('blank_name', 'name');
   const dob = parseDateOfBirth(w.dateOfBirth, now);
   if (!dob.ok) return reject(dob.reason, 'dateOfBirth');
   const eventTimeMs = parseInstant(w.eventTime);
@@ -118,6 +143,7 @@ export function decodeRecord(value: Buffer | null, now: Date, options: DecodeOpt
   if (eventTimeMs > now.getTime() + EVENT_TIME_MAX_SKEW_MS) return reject('future_event_time', 'eventTime');
   return {
     ok: true,
+    identity: { nameNorm, dateOfBirth: dob.value },
     record: {
       recordId: w.recordId.toLowerCase(),
       name: w.name,

@@ -117,7 +117,7 @@ describe('RecordGenerator records', () => {
     // Several distinct reasons, all of them known to intake-core.
     const reasons = new Set([...codes].map((c) => c.split(':')[0]));
     for (const reason of reasons) expect(REJECT_REASONS).toContain(reason);
-    for (const expected of ['malformed_json', 'empty_value', 'oversized', 'unsupported_version', 'unknown_field', 'invalid_date:dateOfBirth', 'future_date:dateOfBirth', 'missing_field:name', 'missing_field:v', 'invalid_field:favoriteColor']) {
+    for (const expected of ['malformed_json', 'empty_value', 'oversized', 'unsupported_version', 'unknown_field', 'invalid_date:dateOfBirth', 'future_date:dateOfBirth', 'missing_field:name', 'missing_field:v', 'invalid_field:favoriteColor', 'forbidden_character:name', 'invalid_unicode', 'invalid_unicode:name', 'blank_name:name']) {
       expect(codes).toContain(expected);
     }
     // The rotation spreads kinds evenly.

@@ -25,6 +25,10 @@ export const INVALID_KINDS = [
   'unknown_field',
   'oversized',
   'empty_value',
+  'nul_character',
+  'invalid_utf8',
+  'lone_surrogate',
+  'blank_name',
 ] as const;
 export type InvalidKind = (typeof INVALID_KINDS)[number];
 
@@ -345,6 +349,34 @@ export class RecordGenerator implements Iterable<GeneratedRecord> {
       case 'empty_value':
         value = Buffer.alloc(0);
         code = 'empty_value';
+        break;
+      case 'nul_character': {
+        // PostgreSQL's text refuses NUL (SQLSTATE 22021): a record that once stopped its partition.
+        const field = 'payload' in w && f.number.int(1) === 1 ? 'payload' : 'name';
+        w[field] = `${String(w[field]).slice(0, 8)}\u0000${String(w[field]).slice(8)}`;
+        value = encodeUnknown(w);
+        code = `forbidden_character:${field}`;
+        break;
+      }
+      case 'invalid_utf8': {
+        // Bytes that are not UTF-8 inside the name's string (JSON.parse would repair them to U+FFFD).
+        const text = JSON.stringify(w);
+        const at = text.indexOf('"name":"') + 9;
+        value = Buffer.concat([Buffer.from(text.slice(0, at), 'utf8'), Buffer.from([0xc3, 0x28]), Buffer.from(text.slice(at), 'utf8')]);
+        code = 'invalid_unicode';
+        break;
+      }
+      case 'lone_surrogate': {
+        const text = JSON.stringify(w);
+        value = Buffer.from(text.replace('"name":"', '"name":"\\udc8f'), 'utf8');
+        code = 'invalid_unicode:name';
+        break;
+      }
+      case 'blank_name':
+        // Hangul fillers are letters (Lo) that render as nothing: the name normalizes to "".
+        w['name'] = '\u3164'.repeat(1 + f.number.int(3));
+        value = encodeUnknown(w);
+        code = 'blank_name:name';
         break;
     }
     this.#invalidByReject.set(code, (this.#invalidByReject.get(code) ?? 0) + 1);
