@@ -30,6 +30,8 @@ const intakeTopic = env.INTAKE_TOPIC || 'intake.records.v1';
 const dlqTopic = env.DLQ_TOPIC || 'intake.records.v1.dlq';
 const partitions = Number.parseInt(env.PARTITIONS || '6', 10);
 const retentionMs = String(env.TOPIC_RETENTION_MS || '3600000');
+// The DLQ takes any record the intake topic took, plus its headers: twice the broker default.
+const DLQ_MAX_MESSAGE_BYTES = '2097152';
 const dynamoEndpoint = env.DYNAMODB_ENDPOINT || 'http://127.0.0.1:18000';
 const publicTable = env.PUBLIC_TABLE || 'public_patients';
 const timeoutMs = Number.parseInt(env.BOOTSTRAP_TIMEOUT_S || '90', 10) * 1000;
@@ -113,7 +115,7 @@ async function ensureTopic(admin, topic) {
     const created = await admin.createTopics({
       waitForLeaders: true,
       timeout: 30000,
-      topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'retention.ms', value: retentionMs }] }],
+      topics: [{ topic, numPartitions: partitions, configEntries: topicConfig(topic, retentionMs) }],
     });
     say(`kafka topic ${topic}: ${created ? 'created' : 'found (created concurrently)'}, ${partitions} partitions, retention.ms=${retentionMs}`);
     return;
@@ -129,12 +131,27 @@ async function ensureTopic(admin, topic) {
   }
   const cfg = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'max.message.bytes'] }],
   });
-  const retention = cfg.resources[0]?.configEntries.find((c) => c.configName === 'retention.ms')?.configValue;
+  const value = (name) => cfg.resources[0]?.configEntries.find((c) => c.configName === name)?.configValue;
+  const retention = value('retention.ms');
   if (retention !== retentionMs) {
     say(`kafka topic ${topic}: note: retention.ms is ${retention}, not ${retentionMs} (left unchanged)`);
   }
+  if (topic === dlqTopic && value('max.message.bytes') !== DLQ_MAX_MESSAGE_BYTES) {
+    // AlterConfigs replaces the topic's dynamic configuration: restate the retention found.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: topicConfig(topic, retention ?? retentionMs) }],
+    });
+    say(`kafka topic ${topic}: max.message.bytes set to ${DLQ_MAX_MESSAGE_BYTES}`);
+  }
+}
+
+function topicConfig(topic, retention) {
+  const entries = [{ name: 'retention.ms', value: retention }];
+  if (topic === dlqTopic) entries.push({ name: 'max.message.bytes', value: DLQ_MAX_MESSAGE_BYTES });
+  return entries;
 }
 
 async function bootstrapDynamo(deadline) {

@@ -1,23 +1,32 @@
 import { FencedError, IngestError, type Logger } from '@clinical-ingest/intake-core';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { InboundMessage } from './ports.js';
-import type { BatchProcessor } from './processor.js';
+import type { BatchOutcome, BatchProcessor } from './processor.js';
 import type { ConsumerMetrics } from './metrics.js';
 
 export interface RunnerOptions {
   readonly topic: string;
   readonly partitionConcurrency: number;
-  /** Retries of a batch that failed with a retriable error before the consumer restarts. @default 5 */
-  readonly maxBatchRetries?: number;
+  /** Retries in place of a batch that failed with a retriable error, before its partition is paused. @default 3 */
+  readonly quickRetries?: number;
+  /** How long a stalled partition is paused before it is tried again: doubling from `first` up to `max`. @default 1 s to 60 s */
+  readonly stallBackoffMs?: { readonly first: number; readonly max: number };
 }
 
 /**
  * Binds the batch processor to a kafkajs consumer group. Kafka's own committed offsets are
  * advisory (for lag monitoring): the master store's offset, committed with each batch, is the one
  * that decides where a partition resumes.
+ *
+ * A batch failure never stops the consumer, nor any other partition: a fenced batch is left to
+ * the partition's new owner; a retriable failure (a server restarting) is retried a few times in
+ * place; after that, or for any other failure, the partition alone is paused and tried again
+ * with a growing backoff, and shows as stalled (`intake_partition_stalled`, an error log line with
+ * the error code, never a value). kafkajs fetches the same batch again when it resumes.
  */
-export async function runConsumer(consumer: Consumer, processor: BatchProcessor, metrics: ConsumerMetrics, log: Logger, o: RunnerOptions): Promise<void> {
-  const maxRetries = o.maxBatchRetries ?? 5;
+export async function runConsumer(consumer: Consumer, processor: BatchProcessor, metrics: ConsumerMetrics, log: Logger, o: RunnerOptions): Promise<StallTracker> {
+  const quickRetries = o.quickRetries ?? 3;
+  const stalls = new StallTracker(metrics, log, o.stallBackoffMs ?? { first: 1_000, max: 60_000 });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     // Reconcile positions by key, not by event: forget them all and re-read each one from the
     // master store when its partition's next batch arrives.
@@ -32,6 +41,7 @@ export async function runConsumer(consumer: Consumer, processor: BatchProcessor,
     eachBatch: async (p: EachBatchPayload) => {
       const { batch } = p;
       if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
+      const partition = batch.partition;
       const messages: InboundMessage[] = batch.messages.map((m) => ({
         offset: Number(m.offset),
         key: m.key,
@@ -39,39 +49,90 @@ export async function runConsumer(consumer: Consumer, processor: BatchProcessor,
         timestampMs: Number(m.timestamp),
       }));
       const stop = metrics.batchDuration.startTimer();
-      for (let attempt = 0; ; attempt++) {
+      let outcome: BatchOutcome | undefined;
+      for (let attempt = 0; outcome === undefined; attempt++) {
         try {
-          const outcome = await processor.process(batch.partition, messages);
-          p.resolveOffset(batch.lastOffset());
-          metrics.batchSize.observe(messages.length);
-          metrics.lag.set({ partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - outcome.next));
-          if (outcome.next >= 0) {
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(outcome.next) }]).catch((err: unknown) => {
-              log.warn({ err, partition: batch.partition }, 'advisory Kafka offset commit failed');
-            });
-          }
-          await p.heartbeat();
-          stop();
-          return;
+          outcome = await processor.process(partition, messages);
         } catch (err) {
           const code = err instanceof IngestError ? err.code : 'UNEXPECTED';
-          metrics.batchErrors.inc({ code });
           if (err instanceof FencedError) {
             // Another member moved the offset: re-read the position and let the skip rule drop what it stored.
-            log.warn({ partition: batch.partition, attempt }, 'batch fenced; re-reading position');
+            log.warn({ partition, attempt }, 'batch fenced; re-reading position');
             if (attempt >= 1) return; // not ours any more: leave the partition to its owner
             continue;
           }
+          metrics.batchErrors.inc({ code });
           const retriable = err instanceof IngestError && err.retriable;
-          if (!retriable || attempt >= maxRetries || !p.isRunning()) {
-            log.error({ err, partition: batch.partition, attempt }, 'batch failed');
-            throw err;
+          if (retriable && attempt < quickRetries && p.isRunning() && !p.isStale()) {
+            log.warn({ err, partition, attempt }, 'batch failed; retrying');
+            await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+            await p.heartbeat().catch(() => {});
+            continue;
           }
-          log.warn({ err, partition: batch.partition, attempt }, 'batch failed; retrying');
-          await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
-          await p.heartbeat().catch(() => {});
+          stalls.stall(partition, code, err, p.pause);
+          return;
         }
       }
+      stalls.clear(partition);
+      if (outcome.seekTo !== undefined) {
+        consumer.seek({ topic: batch.topic, partition, offset: String(outcome.seekTo) });
+        return;
+      }
+      p.resolveOffset(batch.lastOffset());
+      metrics.batchSize.observe(messages.length);
+      metrics.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - outcome.next));
+      if (outcome.next >= 0) {
+        await consumer.commitOffsets([{ topic: batch.topic, partition, offset: String(outcome.next) }]).catch((err: unknown) => {
+          log.warn({ err, partition }, 'advisory Kafka offset commit failed');
+        });
+      }
+      stop();
+      // After the batch is done: a rebalance reported here is kafkajs's to handle (it rejoins), not a batch error.
+      await p.heartbeat();
     },
   });
+  return stalls;
+}
+
+/** Partitions paused after a failure, each resumed after its own backoff. */
+export class StallTracker {
+  readonly #stalled = new Map<number, { failures: number; timer?: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly metrics: ConsumerMetrics,
+    private readonly log: Logger,
+    private readonly backoff: { readonly first: number; readonly max: number },
+  ) {}
+
+  /** Pauses the partition (`pause` returns its resume) and schedules the resume. */
+  stall(partition: number, code: string, err: unknown, pause: () => () => void): void {
+    const s = this.#stalled.get(partition) ?? { failures: 0 };
+    s.failures++;
+    const delayMs = Math.min(this.backoff.max, this.backoff.first * 2 ** (s.failures - 1));
+    this.metrics.stalled.set({ partition: String(partition) }, 1);
+    this.log.error({ err, partition, code, failures: s.failures, retryInMs: delayMs }, 'partition stalled: paused, will retry');
+    const resume = pause();
+    clearTimeout(s.timer);
+    s.timer = setTimeout(resume, delayMs);
+    this.#stalled.set(partition, s);
+  }
+
+  /** The partition moved: it is not stalled. */
+  clear(partition: number): void {
+    const s = this.#stalled.get(partition);
+    if (s === undefined) return;
+    clearTimeout(s.timer);
+    this.#stalled.delete(partition);
+    this.metrics.stalled.set({ partition: String(partition) }, 0);
+    this.log.info({ partition, failures: s.failures }, 'partition moving again');
+  }
+
+  /** Partitions stalled now. */
+  partitions(): number[] {
+    return [...this.#stalled.keys()];
+  }
+
+  close(): void {
+    for (const s of this.#stalled.values()) clearTimeout(s.timer);
+  }
 }

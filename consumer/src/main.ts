@@ -4,11 +4,12 @@ import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { KafkaDeadLetters } from './adapters/kafka-dead-letters.js';
+import { KafkaIntakeLog } from './adapters/kafka-intake-log.js';
 import { PgMasterStore } from './adapters/pg-master-store.js';
 import { RedisIdentityCache } from './adapters/redis-identity-cache.js';
 import { parseConsumerConfig } from './config.js';
 import { IdentityResolver } from './identity-resolver.js';
-import { runConsumer } from './kafka-runner.js';
+import { runConsumer, type StallTracker } from './kafka-runner.js';
 import { ConsumerMetrics, serveMetrics } from './metrics.js';
 import { BatchProcessor } from './processor.js';
 import { systemClock } from './ports.js';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   const kafka = createKafkaClient({ clientId: cfg.KAFKA_CLIENT_ID, brokers: cfg.KAFKA_BROKERS, logger: log, security: cfg });
   const dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await dlqProducer.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   const consumer = kafka.consumer({
     groupId: cfg.CONSUMER_GROUP,
     sessionTimeout: cfg.KAFKA_SESSION_TIMEOUT_MS,
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
     master,
     publicStore,
     deadLetters: new KafkaDeadLetters(dlqProducer, cfg.DLQ_TOPIC),
+    intakeLog: new KafkaIntakeLog(kafkaAdmin),
     clock: systemClock,
     metrics,
     log,
@@ -63,7 +67,9 @@ async function main(): Promise<void> {
   }, 1_000);
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  let stalls: StallTracker | undefined;
+  /** Graceful stop; exits with `exitCode` (non-zero after a crash, so that a supervisor restarts it). */
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     ready = false;
@@ -75,16 +81,18 @@ async function main(): Promise<void> {
     timer.unref();
     try {
       await consumer.disconnect(); // stops fetching, lets the running batch finish, leaves the group
+      stalls?.close();
       await processor.flushPublished();
       clearInterval(stamper);
       await master.stampCommits().catch(() => 0);
       await dlqProducer.disconnect();
+      await kafkaAdmin.disconnect();
       await publicStore.close();
       await pool.end();
       await redis.quit();
       await new Promise<void>((r) => server.close(() => r()));
-      log.info('stopped');
-      process.exit(0);
+      log.info({ exitCode }, 'stopped');
+      process.exit(exitCode);
     } catch (err) {
       log.error({ err }, 'shutdown failed');
       process.exit(1);
@@ -94,10 +102,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   consumer.on(consumer.events.CRASH, (e) => {
     log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-    if (!e.payload.restart) void shutdown('CRASH');
+    if (!e.payload.restart) void shutdown('CRASH', 1);
   });
 
-  await runConsumer(consumer, processor, metrics, log, { topic: cfg.INTAKE_TOPIC, partitionConcurrency: cfg.PARTITION_CONCURRENCY });
+  stalls = await runConsumer(consumer, processor, metrics, log, { topic: cfg.INTAKE_TOPIC, partitionConcurrency: cfg.PARTITION_CONCURRENCY });
   ready = true;
   log.info({ topic: cfg.INTAKE_TOPIC, group: cfg.CONSUMER_GROUP, publicStore: publicStore.kind, metricsPort: cfg.METRICS_PORT }, 'consuming');
 }

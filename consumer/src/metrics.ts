@@ -14,8 +14,14 @@ export class ConsumerMetrics {
   readonly cacheHits = new Counter({ name: 'intake_identity_cache_hits_total', help: 'Identity keys found in the cache', registers: [this.registry] });
   readonly cacheMisses = new Counter({ name: 'intake_identity_cache_misses_total', help: 'Identity keys resolved in the identity store', registers: [this.registry] });
   readonly fenced = new Counter({ name: 'intake_fenced_batches_total', help: 'Batches refused because another consumer had moved the partition offset', registers: [this.registry] });
-  readonly offsetGaps = new Counter({ name: 'intake_offset_gaps_total', help: 'Batches that started after the stored offset (records deleted by retention)', labelNames: ['partition'], registers: [this.registry] });
-  readonly batchErrors = new Counter({ name: 'intake_batch_errors_total', help: 'Batches that failed and will be retried', labelNames: ['code'], registers: [this.registry] });
+  readonly offsetGaps = new Counter({ name: 'intake_offset_gaps_total', help: 'Offset gaps passed because Kafka holds no records in them (transaction markers, compaction)', labelNames: ['partition'], registers: [this.registry] });
+  readonly batchErrors = new Counter({ name: 'intake_batch_errors_total', help: 'Batches that failed and will be retried, by error code', labelNames: ['code'], registers: [this.registry] });
+  readonly stalled = new Gauge({
+    name: 'intake_partition_stalled',
+    help: '1 while a partition is paused after a failure it could not retry away (see the error log for its code)',
+    labelNames: ['partition'],
+    registers: [this.registry],
+  });
   readonly stageSeconds = new Counter({ name: 'intake_stage_seconds_total', help: 'Wall time spent per pipeline stage', labelNames: ['stage'], registers: [this.registry] });
   readonly batchDuration = new Histogram({
     name: 'intake_batch_duration_seconds',

@@ -47,7 +47,7 @@ export interface PublicItem {
 export interface PartitionPosition {
   /** The next offset to store; a batch commits only if it starts here (compare-and-set). */
   readonly next: number;
-  /** Every record below this offset has reached the public store. */
+  /** Every record below this offset has reached the public store (and, if rejected, the DLQ). */
   readonly published: number;
 }
 
@@ -77,7 +77,9 @@ export interface MasterStore {
   commitBatch(batch: BatchCommit): Promise<PublicItem[]>;
   /** Current public view of the patients touched by records in [from, to) of a partition. */
   publicStateForRange(topic: string, partition: number, from: number, to: number): Promise<PublicItem[]>;
-  /** Records that everything below `offset` has reached the public store. */
+  /** The rejected records in [from, to) of a partition, for a DLQ send the previous owner did not finish. */
+  rejectedForRange(topic: string, partition: number, from: number, to: number): Promise<RejectedRow[]>;
+  /** Records that everything below `offset` has reached the public store and the DLQ. */
   markPublished(topic: string, partition: number, offset: number): Promise<void>;
   /** Copies commit timestamps of finished ingest transactions into the master store. */
   stampCommits(): Promise<number>;
@@ -118,6 +120,12 @@ export interface PublicStore {
   /** Every item, page by page (for validation and exports). */
   scan(): AsyncIterable<PublicItem[]>;
   close(): Promise<void>;
+}
+
+/** What Kafka still holds of the intake topic. */
+export interface IntakeLog {
+  /** The partition's log start offset: everything below it was deleted by retention. */
+  earliestOffset(topic: string, partition: number): Promise<number>;
 }
 
 export interface DeadLetters {

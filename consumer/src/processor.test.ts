@@ -1,10 +1,10 @@
-import { createLogger, encodeRecord, FencedError, IdentityKeyer, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { createLogger, encodeRecord, FencedError, IdentityKeyer, IngestError, type IntakeRecordWire } from '@clinical-ingest/intake-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IdentityResolver } from './identity-resolver.js';
 import { ConsumerMetrics } from './metrics.js';
 import type { InboundMessage } from './ports.js';
 import { BatchProcessor } from './processor.js';
-import { FakeCache, FakeDeadLetters, FakeMaster, FakePublic } from './testing/fakes.js';
+import { FakeCache, FakeDeadLetters, FakeIntakeLog, FakeMaster, FakePublic } from './testing/fakes.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 let seq = 0;
@@ -32,6 +32,7 @@ describe('BatchProcessor', () => {
       master,
       publicStore: pub,
       deadLetters: dlq,
+      intakeLog: new FakeIntakeLog(),
       clock: { now: () => NOW },
       metrics: new ConsumerMetrics(false),
       log: createLogger('test', { level: 'silent' }),
@@ -120,5 +121,113 @@ describe('BatchProcessor', () => {
     cache.failing = true;
     await processor.process(0, msgs(1, [rec('a b', '1990-01-01', 'blue', 10)]));
     expect(new Set(master.log.map((r) => r.patientId)).size).toBe(1);
+  });
+});
+
+describe('BatchProcessor: nothing blocks, nothing is skipped, rejects reach the DLQ once', () => {
+  let master: FakeMaster, cache: FakeCache, pub: FakePublic, dlq: FakeDeadLetters, log: FakeIntakeLog, metrics: ConsumerMetrics;
+  const make = () =>
+    new BatchProcessor({
+      topic: 't',
+      keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
+      resolver: new IdentityResolver(master, cache),
+      master,
+      publicStore: pub,
+      deadLetters: dlq,
+      intakeLog: log,
+      clock: { now: () => NOW },
+      metrics,
+      log: createLogger('test', { level: 'silent' }),
+    });
+  beforeEach(() => {
+    master = new FakeMaster();
+    cache = new FakeCache();
+    pub = new FakePublic();
+    dlq = new FakeDeadLetters();
+    log = new FakeIntakeLog();
+    metrics = new ConsumerMetrics(false);
+  });
+
+  it('a record the master store refuses is narrowed down and rejected; the rest of the batch commits', async () => {
+    // The store refuses a value only it can judge (PostgreSQL: SQLSTATE class 22, data exception).
+    master.refuse = (name) => name.startsWith('Poison');
+    const names = ['A B', 'C D', 'Poison One', 'E F', 'G H', 'I J', 'Poison Two', 'K L', 'M N', 'O P'];
+    const out = await make().process(0, msgs(100, names.map((n) => rec(n, '1990-01-01', 'red'))));
+    expect(out).toMatchObject({ accepted: 8, rejected: 2, next: 110 });
+    expect(master.rejected.map((r) => [r.offset, r.reason])).toEqual([
+      [102, 'store_refused'],
+      [106, 'store_refused'],
+    ]);
+    expect(master.log.map((r) => r.offset).sort()).toEqual([100, 101, 103, 104, 105, 107, 108, 109]);
+    expect(master.positions.get(0)?.next).toBe(110);
+    expect(dlq.sent.map((s) => [s.row.offset, s.row.reason])).toEqual([
+      [102, 'store_refused'],
+      [106, 'store_refused'],
+    ]);
+    expect(pub.items.size).toBe(8);
+    expect(await metrics.registry.getSingleMetricAsString('intake_rejected_total')).toContain('reason="store_refused"} 2');
+  });
+
+  it('a store failure that no record causes is not narrowed down: nothing is rejected, the batch fails', async () => {
+    master.failNext = new IngestError('DB_42501', 'permission denied', { retriable: false });
+    await expect(make().process(0, msgs(0, [rec('A B', '1990-01-01', 'red'), rec('C D', '1990-01-01', 'red')]))).rejects.toMatchObject({ code: 'DB_42501' });
+    expect(master.rejected).toEqual([]);
+    expect(dlq.sent).toEqual([]);
+    expect(master.positions.get(0)?.next).toBe(0);
+  });
+
+  it('a batch retried after a failed commit sends its rejects to the DLQ once', async () => {
+    const batch = msgs(0, [rec('A B', '1990-01-01', 'red'), '{nope', rec('C D', '2023-02-30', 'red')]);
+    master.failNext = new IngestError('DB_CONNECTION', 'connection lost', { retriable: true });
+    const processor = make();
+    await expect(processor.process(0, batch)).rejects.toMatchObject({ code: 'DB_CONNECTION' });
+    expect(dlq.sent).toEqual([]);
+    await processor.process(0, batch);
+    expect(dlq.sent.map((s) => s.row.offset)).toEqual([1, 2]);
+  });
+
+  it('rejects of a batch whose DLQ send failed after the commit are sent by the next owner, once', async () => {
+    const send = dlq.publish.bind(dlq);
+    dlq.publish = async () => {
+      throw new Error('Kafka unavailable');
+    };
+    await expect(make().process(0, msgs(0, [rec('A B', '1990-01-01', 'red'), '{nope', '{nope']))).rejects.toThrow(/unavailable/);
+    expect(master.positions.get(0)).toEqual({ next: 3, published: 0 });
+    dlq.publish = send;
+    const next = make(); // the partition's next owner
+    await next.process(0, msgs(3, [rec('C D', '1990-01-01', 'red')]));
+    expect(dlq.sent.map((s) => s.row.offset)).toEqual([1, 2]);
+    expect(master.positions.get(0)).toEqual({ next: 4, published: 3 }); // recorded with the next commit
+    await make().process(0, msgs(4, ['{nope']));
+    expect(dlq.sent.map((s) => s.row.offset)).toEqual([1, 2, 4]);
+  });
+
+  it('a batch that starts after the stored offset asks to go back to it instead of committing over the gap', async () => {
+    await master.position('t', 0, 0);
+    master.positions.set(0, { next: 5, published: 5 }); // e.g. the database restored behind Kafka
+    const processor = make();
+    const out = await processor.process(0, msgs(8, [rec('A B', '1990-01-01', 'red')]));
+    expect(out).toMatchObject({ accepted: 0, seekTo: 5 });
+    expect(master.log).toEqual([]);
+    const after = await processor.process(0, msgs(5, [rec('C D', '1990-01-01', 'red'), rec('E F', '1990-01-01', 'red'), rec('A B', '1990-01-01', 'red')]));
+    expect(after).toMatchObject({ accepted: 3, next: 8 });
+  });
+
+  it('a gap Kafka holds no records for (transaction markers, compaction) is passed after going back once', async () => {
+    await master.position('t', 0, 0);
+    master.positions.set(0, { next: 5, published: 5 });
+    const processor = make();
+    expect(await processor.process(0, msgs(6, [rec('A B', '1990-01-01', 'red')]))).toMatchObject({ seekTo: 5 });
+    expect(await processor.process(0, msgs(6, [rec('A B', '1990-01-01', 'red')]))).toMatchObject({ accepted: 1, next: 7 });
+    expect(await metrics.registry.getSingleMetricAsString('intake_offset_gaps_total')).toContain('partition="0"} 1');
+  });
+
+  it('a gap that retention deleted stops the partition loudly instead of skipping the records', async () => {
+    await master.position('t', 0, 0);
+    master.positions.set(0, { next: 5, published: 5 });
+    log.earliest = 9;
+    await expect(make().process(0, msgs(9, [rec('A B', '1990-01-01', 'red')]))).rejects.toMatchObject({ code: 'OFFSET_GAP', retriable: false });
+    expect(master.log).toEqual([]);
+    expect(master.positions.get(0)?.next).toBe(5);
   });
 });

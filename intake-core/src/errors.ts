@@ -5,12 +5,18 @@
 export class IngestError extends Error {
   readonly code: string;
   readonly retriable: boolean;
+  /**
+   * The content of a record caused the failure (a value the store cannot hold): retrying the same
+   * records cannot help, and a batch that failed this way is narrowed down to the records at fault.
+   */
+  readonly recordFault: boolean;
 
-  constructor(code: string, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+  constructor(code: string, message: string, options: { retriable?: boolean; recordFault?: boolean; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'IngestError';
     this.code = code;
     this.retriable = options.retriable ?? false;
+    this.recordFault = options.recordFault ?? false;
   }
 }
 

@@ -115,6 +115,8 @@ export interface TopicProps {
   readonly topicName: string;
   readonly partitions: number;
   readonly retentionMs: number;
+  /** Largest record batch the topic takes. @default the broker's (1 MiB) */
+  readonly maxMessageBytes?: number;
 }
 
 /** A topic managed by the topic operator; the resource name is the topic name with dots as dashes. */
@@ -129,7 +131,7 @@ export class Topic extends Construct {
         topicName: props.topicName,
         partitions: props.partitions,
         replicas: props.cluster.replicationFactor,
-        config: { 'retention.ms': props.retentionMs, 'cleanup.policy': 'delete' },
+        config: { 'retention.ms': props.retentionMs, 'cleanup.policy': 'delete', ...(props.maxMessageBytes === undefined ? {} : { 'max.message.bytes': props.maxMessageBytes }) },
       },
     });
   }

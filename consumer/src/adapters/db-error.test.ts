@@ -8,12 +8,16 @@ describe('dbError', () => {
     ['the driver lost the connection (no code)', { message: 'Connection terminated unexpectedly' }, true, 'DB_CONNECTION'],
     ['admin shutdown (57P01)', { code: '57P01' }, true, 'DB_57P01'],
     ['serialization failure (40001)', { code: '40001' }, true, 'DB_40001'],
-    ['unique violation (23505)', { code: '23505' }, false, 'DB_23505'],
-    ['invalid byte sequence (22021)', { code: '22021' }, false, 'DB_22021'],
-  ])('%s', (_name, err, retriable, code) => {
+    ['unique violation (23505)', { code: '23505' }, false, 'DB_23505', false],
+    ['invalid byte sequence (22021)', { code: '22021' }, false, 'DB_22021', true],
+    ['a check constraint (23514)', { code: '23514' }, false, 'DB_23514', true],
+    ['an index row too large (54000)', { code: '54000' }, false, 'DB_54000', true],
+    ['permission denied (42501)', { code: '42501' }, false, 'DB_42501', false],
+  ])('%s', (_name, err, retriable, code, recordFault = false) => {
     const e = dbError('op', Object.assign(new Error((err as { message?: string }).message ?? 'x'), err));
     expect(e.retriable).toBe(retriable);
     expect(e.code).toBe(code);
+    expect(e.recordFault).toBe(recordFault);
     expect(e.message).not.toMatch(/ECONNRESET|terminated/); // names the operation and SQLSTATE only
   });
 });

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { FencedError, IngestError } from '@clinical-ingest/intake-core';
 import type { PublicProjectionSource } from '../backfill.js';
 import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
-import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, ResolvedIdentities } from '../ports.js';
+import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, RejectedRow, ResolvedIdentities } from '../ports.js';
 
 /**
  * All master-store SQL (PostgreSQL, schema `ingest`, see db/migrations). Queries never log or
@@ -97,6 +97,12 @@ const PUBLIC_STATE_FOR_RANGE = `
 SELECT s.patient_id, s.favorite_color, s.rev FROM ingest.patient_state s
  WHERE s.patient_id IN (SELECT l.patient_id FROM ingest.intake_log l
                          WHERE l.topic = $1 AND l.kafka_partition = $2 AND l.kafka_offset >= $3 AND l.kafka_offset < $4)`;
+
+const REJECTED_FOR_RANGE = `
+SELECT kafka_offset, reason, raw_key, raw_value, (extract(epoch FROM produced_at) * 1000)::float8 AS produced_ms
+  FROM ingest.rejected_record
+ WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset >= $3 AND kafka_offset < $4
+ ORDER BY kafka_offset`;
 
 const PUBLIC_STATE_PAGE = `
 SELECT patient_id, favorite_color, rev FROM ingest.patient_state WHERE patient_id > $1 ORDER BY patient_id LIMIT $2`;
@@ -218,6 +224,16 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
     return r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
   }
 
+  async rejectedForRange(topic: string, partition: number, from: number, to: number): Promise<RejectedRow[]> {
+    const r = await this.#query<{ kafka_offset: string; reason: string; raw_key: Buffer | null; raw_value: Buffer | null; produced_ms: number }>('rejected_for_range', REJECTED_FOR_RANGE, [
+      topic,
+      partition,
+      from,
+      to,
+    ]);
+    return r.rows.map((row) => ({ offset: Number(row.kafka_offset), reason: row.reason, key: row.raw_key, value: row.raw_value, producedAtMs: Math.round(row.produced_ms) }));
+  }
+
   async publicStatePage(afterPatientId: string, limit: number): Promise<PublicItem[]> {
     const r = await this.#query<{ patient_id: string; favorite_color: string; rev: number }>('public_state_page', PUBLIC_STATE_PAGE, [afterPatientId, limit]);
     return r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
@@ -250,13 +266,18 @@ export const byPatient = (x: { patientId: string }, y: { patientId: string }): n
  * Connection and server-state errors are retriable; constraint and syntax errors are not. Only a
  * five-character code is an SQLSTATE: a socket error's code (ECONNRESET when the server restarts,
  * ECONNREFUSED while it is down) is a lost connection, and retriable.
+ *
+ * Data exceptions (class 22, e.g. 22021 for a NUL byte), integrity violations (23, save the unique
+ * violation the optimistic statements handle themselves) and program limits (54, e.g. an index
+ * row too large) are a record's fault: the batch is narrowed down to the records at fault.
  */
 export function dbError(operation: string, err: unknown): IngestError {
   const e = err as { code?: string; message?: string };
   const sqlstate = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
   const retriable = sqlstate === undefined || /^(08|40|53|57|58)/.test(sqlstate);
+  const recordFault = sqlstate !== undefined && /^(22|23|54)/.test(sqlstate) && `DB_${sqlstate}` !== UNIQUE_VIOLATION;
   // The driver's message can quote a value in some errors (e.g. invalid input syntax): keep only the SQLSTATE.
-  return new IngestError(`DB_${sqlstate ?? 'CONNECTION'}`, `database operation ${operation} failed (SQLSTATE ${sqlstate ?? 'none'})`, { retriable, cause: sanitizedCause(err) });
+  return new IngestError(`DB_${sqlstate ?? 'CONNECTION'}`, `database operation ${operation} failed (SQLSTATE ${sqlstate ?? 'none'})`, { retriable, recordFault, cause: sanitizedCause(err) });
 }
 
 function sanitizedCause(err: unknown): Error {

@@ -1,5 +1,5 @@
-import { FencedError } from '@clinical-ingest/intake-core';
-import type { BatchCommit, DeadLetters, IdentityCache, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, PublicStore, RejectedRow, ResolvedIdentities } from '../ports.js';
+import { FencedError, IngestError } from '@clinical-ingest/intake-core';
+import type { BatchCommit, DeadLetters, IntakeLog, IdentityCache, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, PublicStore, RejectedRow, ResolvedIdentities } from '../ports.js';
 
 /**
  * In-memory stand-ins for the ports, for unit tests of the processor's logic only. Integration
@@ -12,6 +12,10 @@ export class FakeMaster implements MasterStore, IdentityStore {
   state = new Map<string, { color: string; eventTimeMs: number; offset: number; rev: number }>();
   ids = new Map<string, string>();
   commits = 0;
+  /** Refuses, as PostgreSQL refuses a value it cannot store, every batch with a record whose name matches. */
+  refuse: ((name: string) => boolean) | undefined;
+  /** Thrown by the next commitBatch, once. */
+  failNext: Error | undefined;
   #seq = 0;
 
   async position(_t: string, p: number, initial: number): Promise<PartitionPosition> {
@@ -21,6 +25,14 @@ export class FakeMaster implements MasterStore, IdentityStore {
 
   async commitBatch(b: BatchCommit): Promise<PublicItem[]> {
     const pos = this.positions.get(b.partition);
+    if (this.failNext) {
+      const err = this.failNext;
+      this.failNext = undefined;
+      throw err;
+    }
+    if (this.refuse && b.accepted.some((r) => this.refuse!(r.record.name))) {
+      throw new IngestError('DB_22021', 'database operation commit_batch failed (SQLSTATE 22021)', { recordFault: true });
+    }
     if (!pos || pos.next !== b.expectedNext) throw new FencedError('fenced');
     this.commits++;
     pos.next = b.next;
@@ -47,6 +59,10 @@ export class FakeMaster implements MasterStore, IdentityStore {
       const s = this.state.get(pid)!;
       return { patientId: pid, favoriteColor: s.color, rev: s.rev };
     });
+  }
+
+  async rejectedForRange(_t: string, _p: number, from: number, to: number): Promise<RejectedRow[]> {
+    return this.rejected.filter((r) => r.offset >= from && r.offset < to);
   }
 
   async markPublished(_t: string, p: number, offset: number): Promise<void> {
@@ -112,5 +128,13 @@ export class FakeDeadLetters implements DeadLetters {
   sent: { partition: number; row: RejectedRow }[] = [];
   async publish(_t: string, partition: number, rows: readonly RejectedRow[]) {
     for (const row of rows) this.sent.push({ partition, row });
+  }
+}
+
+export class FakeIntakeLog implements IntakeLog {
+  /** The log start offset of every partition. */
+  earliest = 0;
+  async earliestOffset(): Promise<number> {
+    return this.earliest;
   }
 }

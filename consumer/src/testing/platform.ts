@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createLogger, IdentityKeyer, LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { DynamoPublicStore } from '../adapters/dynamo-public-store.js';
 import { PgMasterStore } from '../adapters/pg-master-store.js';
@@ -11,7 +11,8 @@ import { RedisIdentityCache } from '../adapters/redis-identity-cache.js';
 import { IdentityResolver } from '../identity-resolver.js';
 import { ConsumerMetrics } from '../metrics.js';
 import { BatchProcessor } from '../processor.js';
-import { systemClock, type DeadLetters, type PublicStore } from '../ports.js';
+import { systemClock, type DeadLetters, type IntakeLog, type PublicStore } from '../ports.js';
+import { KafkaIntakeLog } from '../adapters/kafka-intake-log.js';
 
 /**
  * Connections to the local platform's real servers (`make up`) for integration tests. A test
@@ -58,7 +59,14 @@ export class TestPlatform {
     const name = `itest.${randomUUID().slice(0, 8)}`;
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }, { topic: `${name}.dlq`, numPartitions: partitions }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        { topic: name, numPartitions: partitions },
+        // As scripts/bootstrap.mjs creates the DLQ: any record the intake topic took fits.
+        { topic: `${name}.dlq`, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(2 * 1024 * 1024) }] },
+      ],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     return name;
   }
@@ -82,6 +90,16 @@ export class TestPlatform {
     return store;
   }
 
+  /** The brokers' log start offsets (connects on first use). */
+  readonly intakeLog: IntakeLog = {
+    earliestOffset: async (topic, partition) => {
+      this.#admin ??= this.kafka.admin();
+      await this.#admin.connect();
+      return new KafkaIntakeLog(this.#admin).earliestOffset(topic, partition);
+    },
+  };
+  #admin: Admin | undefined;
+
   processor(topic: string, publicStore: PublicStore, deadLetters: DeadLetters = { publish: async () => {} }): BatchProcessor {
     return new BatchProcessor({
       topic,
@@ -90,6 +108,7 @@ export class TestPlatform {
       master: this.master,
       publicStore,
       deadLetters,
+      intakeLog: this.intakeLog,
       clock: systemClock,
       metrics: new ConsumerMetrics(false),
       log: createLogger('itest', { level: 'silent' }),
@@ -102,7 +121,7 @@ export class TestPlatform {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.app.end(), this.admin.end(), this.publicPool.end()]);
+    await Promise.allSettled([this.app.end(), this.admin.end(), this.publicPool.end(), this.#admin?.disconnect()]);
     this.redis.disconnect();
   }
 }

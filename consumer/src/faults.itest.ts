@@ -1,0 +1,150 @@
+import { encodeRecord, partitionKey, identityOf, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { randomUUID } from 'node:crypto';
+import { ConfigResourceTypes } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { InboundMessage } from './ports.js';
+// The built package: ConsumerProcess runs consumer/dist/main.js.
+import { ConsumerProcess, freePort, TestPlatform, uniquePerson } from '@clinical-ingest/consumer/testing';
+
+/**
+ * Faults a review found to stop or skip partitions, each on the real servers with real consumer
+ * processes: nothing blocks, nothing is skipped.
+ */
+
+let platform: TestPlatform;
+const running: ConsumerProcess[] = [];
+beforeAll(async () => {
+  platform = await TestPlatform.connect();
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.stop()));
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+async function consumer(topic: string): Promise<ConsumerProcess> {
+  const c = await ConsumerProcess.start({ topic, group: `itest-${randomUUID().slice(0, 8)}`, metricsPort: freePort(), publicStore: 'postgres' });
+  running.push(c);
+  return c;
+}
+
+function record(color = 'teal'): IntakeRecordWire {
+  const p = uniquePerson();
+  return { v: 1, recordId: randomUUID(), name: p.name, dateOfBirth: p.dateOfBirth, favoriteColor: color, eventTime: new Date(Date.now() - 1000).toISOString() };
+}
+
+async function produce(topic: string, partition: number, values: (IntakeRecordWire | Buffer)[]): Promise<void> {
+  const producer = platform.kafka.producer();
+  await producer.connect();
+  // One send per 500 records, one per large one: a send is one record batch, under the broker's limit.
+  const step = values.some((v) => Buffer.isBuffer(v) && v.length > 100_000) ? 1 : 500;
+  for (let i = 0; i < values.length; i += step) {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: values.slice(i, i + step).map((v) => ({
+        partition,
+        key: Buffer.isBuffer(v) ? null : partitionKey(identityOf(v.name, v.dateOfBirth)),
+        value: Buffer.isBuffer(v) ? v : encodeRecord(v),
+      })),
+    });
+  }
+  await producer.disconnect();
+}
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const stored = (topic: string, partition: number) =>
+  platform.admin
+    .query<{ n: string; distinct_offsets: string; max: string | null }>(
+      'SELECT count(*) AS n, count(DISTINCT kafka_offset) AS distinct_offsets, max(kafka_offset) AS max FROM ingest.intake_log WHERE topic = $1 AND kafka_partition = $2',
+      [topic, partition],
+    )
+    .then((r) => ({ n: Number(r.rows[0]!.n), distinct: Number(r.rows[0]!.distinct_offsets), max: r.rows[0]!.max === null ? -1 : Number(r.rows[0]!.max) }));
+
+const nextOffset = (topic: string, partition: number) =>
+  platform.admin
+    .query<{ next_offset: string }>('SELECT next_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2', [topic, partition])
+    .then((r) => (r.rows[0] ? Number(r.rows[0].next_offset) : -1));
+
+const asMessages = (from: number, values: IntakeRecordWire[]): InboundMessage[] =>
+  values.map((v, i) => ({ offset: from + i, key: null, value: encodeRecord(v), timestampMs: Date.now() }));
+
+describe('resume from the master store, never skip a gap', () => {
+  it('a master store behind Kafka (a restore, a failover): the partition resumes at the stored offset and every record lands once', async () => {
+    const topic = await platform.topic(1);
+    const records = Array.from({ length: 350 }, () => record());
+    await produce(topic, 0, records.slice(0, 300));
+    // The restored database holds offsets 0..199 only, while the group's Kafka offset says 300.
+    await platform.processor(topic, platform.pgPublic()).process(0, asMessages(0, records.slice(0, 200)));
+    const group = `itest-${randomUUID().slice(0, 8)}`;
+    const admin = platform.kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '300' }] });
+    await admin.disconnect();
+    running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
+    await produce(topic, 0, records.slice(300));
+    await until('offset 350 stored', () => nextOffset(topic, 0), (n) => n === 350);
+    expect(await stored(topic, 0)).toEqual({ n: 350, distinct: 350, max: 349 });
+  });
+
+  it('records that retention deleted behind the stored offset stop that partition loudly; the other partitions flow', async () => {
+    const topic = await platform.topic(2);
+    const records = Array.from({ length: 100 }, () => record());
+    await produce(topic, 0, records.slice(0, 60));
+    // Stored through offset 9; then offsets up to 39 are deleted from Kafka (as retention would).
+    await platform.processor(topic, platform.pgPublic()).process(0, asMessages(0, records.slice(0, 10)));
+    const admin = platform.kafka.admin();
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '40' }] });
+    await admin.disconnect();
+    const c = await consumer(topic);
+    await produce(topic, 1, records.slice(60));
+    await until('partition 1 drained', () => nextOffset(topic, 1), (n) => n === 40);
+    await until('partition 0 reported stalled', () => c.metric('intake_partition_stalled{partition="0"}'), (v) => v === 1);
+    expect(await nextOffset(topic, 0)).toBe(10); // nothing passed over the gap
+    expect((await stored(topic, 0)).n).toBe(10);
+    expect(c.child.exitCode).toBe(null); // the consumer lives on
+    expect(c.log()).toMatch(/deleted by retention; partition stopped/);
+  });
+});
+
+describe('no record can stop a partition', () => {
+  it('two 600 KiB values and 4,000 malformed records in one partition all reach the DLQ, and the records after them are stored', async () => {
+    const topic = await platform.topic(1);
+    // A DLQ topic with the broker's default limit (1 MiB a record batch), as an operator may have made it.
+    const setup = platform.kafka.admin();
+    await setup.connect();
+    await setup.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: `${topic}.dlq`, configEntries: [{ name: 'max.message.bytes', value: '1048588' }] }] });
+    await setup.disconnect();
+    const big = (fill: string) => Buffer.from(JSON.stringify({ ...record(), payload: fill.repeat(600 * 1024) }));
+    const small = Array.from({ length: 4000 }, (_, i) => Buffer.from(`{"v":1,"recordId":"not json ${i}`));
+    const valid = Array.from({ length: 20 }, () => record());
+    await produce(topic, 0, [big('a')]);
+    await produce(topic, 0, [big('b')]);
+    await produce(topic, 0, small);
+    await produce(topic, 0, valid);
+    await consumer(topic);
+    await until('every offset stored', () => nextOffset(topic, 0), (n) => n === 4022, 90_000);
+    expect((await stored(topic, 0)).n).toBe(20);
+    expect(await platform.count('SELECT count(*) AS n FROM ingest.rejected_record WHERE topic = $1', [topic])).toBe(4002);
+    // The DLQ is written after the commit: wait for the last send, then check that nothing is there twice.
+    const admin = platform.kafka.admin();
+    await admin.connect();
+    const dlqRecords = async () => (await admin.fetchTopicOffsets(`${topic}.dlq`)).reduce((a, e) => a + Number(e.high), 0);
+    await until('4,002 DLQ records', dlqRecords, (n) => n >= 4002);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await dlqRecords()).toBe(4002);
+    await admin.disconnect();
+  });
+});
