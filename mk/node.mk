@@ -6,6 +6,7 @@
 # the same box and database, 24.19 moved 20 KB records at half the rate of 22.20 (20.8 against
 # 44.6 MB/s; the producer 620 against 175 µs a record, the consumers 600 against 315), while small
 # records cost the same on both. Profile 24's large-buffer path before moving to it.
+# At least 22.15 (package.json engines): the consumer reads zstd-compressed batches with node:zlib.
 
 NODE_VERSION ?= 22.20.0
 NODE_HOME := $(CURDIR)/.local/node-$(NODE_VERSION)

@@ -1,10 +1,14 @@
 import { encodeRecord, partitionKey, identityOf, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundMessage } from './ports.js';
 // The built package: ConsumerProcess runs consumer/dist/main.js.
-import { ConsumerProcess, freePort, TestPlatform, uniquePerson } from '@clinical-ingest/consumer/testing';
+import { ConsumerProcess, env, freePort, TestPlatform, uniquePerson } from '@clinical-ingest/consumer/testing';
 
 /**
  * Faults a review found to stop or skip partitions, each on the real servers with real consumer
@@ -146,5 +150,34 @@ describe('no record can stop a partition', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await dlqRecords()).toBe(4002);
     await admin.disconnect();
+  });
+});
+
+describe('upstream producers compress', () => {
+  // Kafka's own Java client, from the jars `make up` downloads for the broker (scripts/platform.sh).
+  const libs = process.env['KAFKA_LIBS'] ?? fileURLToPath(new URL('../../.local/kafka/libs', import.meta.url));
+  const program = fileURLToPath(new URL('./testing/ProduceCompressed.java', import.meta.url));
+
+  it('records from the Java producer with every codec Kafka supports are all stored', async () => {
+    expect(existsSync(libs), `Kafka's jars are not in ${libs}: run 'make up' (or set KAFKA_LIBS)`).toBe(true);
+    const topic = await platform.topic(2);
+    const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+    const perCodec = 20;
+    for (const codec of codecs) {
+      const lines = Array.from({ length: perCodec }, () => {
+        const r = { ...record(), payload: `${codec} `.repeat(200) };
+        return `${Buffer.from(partitionKey(identityOf(r.name, r.dateOfBirth))).toString('base64')}\t${encodeRecord(r).toString('base64')}`;
+      });
+      const child = promisify(execFile)(process.env['JAVA'] ?? 'java', ['-cp', `${libs}/*`, program, env.brokers.join(','), topic, codec], { timeout: 120_000 });
+      child.child.stdin!.end(`${lines.join('\n')}\n`);
+      const { stdout } = await child;
+      expect(stdout.trim().split('\n').pop()).toBe(String(perCodec));
+    }
+    await consumer(topic);
+    const total = codecs.length * perCodec;
+    const storedAll = () => platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic]);
+    await until(`${total} records stored`, storedAll, (n) => n >= total, 60_000);
+    expect(await storedAll()).toBe(total);
+    expect(await platform.count('SELECT count(*) AS n FROM ingest.rejected_record WHERE topic = $1', [topic])).toBe(0);
   });
 });

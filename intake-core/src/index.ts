@@ -5,4 +5,5 @@ export * from './identity.js';
 export * from './logger.js';
 export * from './record.js';
 export * from './kafka.js';
+export * from './kafka-codecs.js';
 export * from './prng.js';

@@ -2,6 +2,7 @@ import { Kafka, logLevel, type KafkaConfig, type logCreator, type SASLOptions } 
 import { z } from 'zod';
 import { env, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
+import { registerCompressionCodecs } from './kafka-codecs.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -51,6 +52,8 @@ export interface KafkaClientOptions {
 }
 
 export function createKafkaClient(o: KafkaClientOptions): Kafka {
+  // Upstream producers may compress with any codec Kafka supports.
+  registerCompressionCodecs();
   return new Kafka({
     clientId: o.clientId,
     brokers: [...o.brokers],
