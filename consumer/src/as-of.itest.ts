@@ -118,3 +118,67 @@ describe('AS OF', () => {
     }
   });
 });
+
+describe('history cannot be forged, and AS OF never answers from an unsettled or lost history', () => {
+  /** Runs `sql` as the application role inside a transaction that is always rolled back. */
+  async function asAppRolledBack(sql: string, params: unknown[] = []): Promise<unknown> {
+    const client = await platform.app.connect();
+    try {
+      await client.query('BEGIN');
+      return await client.query(sql, params);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  }
+
+  it('the application role cannot write a commit time, nor register another transaction', async () => {
+    await expect(asAppRolledBack(`INSERT INTO ingest.ingest_txn (txid, committed_at) VALUES ('1000'::xid8, '2020-01-01T00:00:00Z')`)).rejects.toMatchObject({ code: '42501' });
+    await expect(asAppRolledBack(`INSERT INTO ingest.ingest_txn (txid) VALUES ('1000'::xid8)`)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('the application role cannot tie a record or a reject to any transaction but its own', async () => {
+    await expect(
+      asAppRolledBack(
+        `INSERT INTO ingest.intake_log (topic, kafka_partition, kafka_offset, record_id, patient_id, event_time, produced_at, name, date_of_birth, favorite_color, txid)
+         VALUES ('itest.forged', 0, 0, gen_random_uuid(), gen_random_uuid(), now(), now(), 'x', '1990-01-01', 'red', '1000'::xid8)`,
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      asAppRolledBack(`INSERT INTO ingest.rejected_record (topic, kafka_partition, kafka_offset, reason, produced_at, txid) VALUES ('itest.forged', 0, 0, 'x', now(), '1000'::xid8)`),
+    ).rejects.toMatchObject({ code: '42501' });
+    // Left to the column default, a record belongs to the transaction that inserts it.
+    const r = (await asAppRolledBack(
+      `INSERT INTO ingest.intake_log (topic, kafka_partition, kafka_offset, record_id, patient_id, event_time, produced_at, name, date_of_birth, favorite_color)
+       VALUES ('itest.forged', 0, 0, gen_random_uuid(), gen_random_uuid(), now(), now(), 'x', '1990-01-01', 'red') RETURNING txid = pg_current_xact_id() AS own`,
+    )) as { rows: { own: boolean }[] };
+    expect(r.rows[0]!.own).toBe(true);
+  });
+
+  it('AS OF an instant in the future is refused, not answered with a state that may still change', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    await expect(patientAsOf(platform.admin, randomUUID(), future)).rejects.toMatchObject({ code: '22023', message: expect.stringMatching(/future/) });
+    await expect(stateAsOf(platform.admin, future, [randomUUID()])).rejects.toMatchObject({ code: '22023' });
+    await expect(publicProjectionAsOf(platform.admin, future, [randomUUID()])).rejects.toMatchObject({ code: '22023' });
+  });
+
+  it('a committed transaction whose commit time is gone and was never stamped makes AS OF fail loudly', async () => {
+    const client = await platform.admin.connect();
+    const pid = randomUUID();
+    try {
+      await client.query('BEGIN');
+      // Transaction 3 is older than any commit timestamp the server keeps: as if stamping had
+      // never run before the server's commit-timestamp horizon passed it.
+      await client.query(`INSERT INTO ingest.ingest_txn (txid) VALUES ('3'::xid8) ON CONFLICT DO NOTHING`);
+      await client.query(
+        `INSERT INTO ingest.intake_log (topic, kafka_partition, kafka_offset, record_id, patient_id, event_time, produced_at, name, date_of_birth, favorite_color, txid)
+         VALUES ('itest.lost', 0, 0, gen_random_uuid(), $1, now(), now(), 'x', '1990-01-01', 'red', '3'::xid8)`,
+        [pid],
+      );
+      await expect(client.query('SELECT * FROM ingest.patient_as_of($1, now())', [pid])).rejects.toMatchObject({ message: expect.stringMatching(/commit time/) });
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});

@@ -15,33 +15,35 @@ WITH fence AS (
   UPDATE ingest.partition_offset
      SET next_offset = $3, published_offset = GREATEST(published_offset, LEAST($4::int8, $3::int8)), updated_at = now()
    WHERE topic = $1 AND kafka_partition = $2 AND next_offset = $5
-  RETURNING pg_current_xact_id() AS txid
-), txn AS (
-  INSERT INTO ingest.ingest_txn (txid) SELECT txid FROM fence RETURNING txid
+  RETURNING 1
+), txn AS MATERIALIZED (
+  -- Registers this transaction (the only one the application role can register); records and
+  -- rejects take its id from their column default.
+  SELECT ingest.register_txn() AS txid FROM fence
 ), log AS (
   INSERT INTO ingest.intake_log (topic, kafka_partition, kafka_offset, record_id, patient_id, event_time, produced_at,
-                                 name, date_of_birth, favorite_color, payload, txid)
-  SELECT $1, $2, t.o, t.r, t.p, to_timestamp(t.e / 1000.0), to_timestamp(t.pr / 1000.0), t.n, t.d, t.c, t.pl, f.txid
-    FROM fence f,
+                                 name, date_of_birth, favorite_color, payload)
+  SELECT $1, $2, t.o, t.r, t.p, to_timestamp(t.e / 1000.0), to_timestamp(t.pr / 1000.0), t.n, t.d, t.c, t.pl
+    FROM txn f,
          unnest($6::int8[], $7::uuid[], $8::uuid[], $9::float8[], $10::float8[], $11::text[], $12::date[], $13::text[], $14::text[])
            AS t(o, r, p, e, pr, n, d, c, pl)
   RETURNING 1
 ), rej AS (
-  INSERT INTO ingest.rejected_record (topic, kafka_partition, kafka_offset, reason, raw_key, raw_value, produced_at, txid)
-  SELECT $1, $2, t.o, t.reason, t.k, t.v, to_timestamp(t.pr / 1000.0), f.txid
-    FROM fence f, unnest($15::int8[], $16::text[], $17::bytea[], $18::bytea[], $19::float8[]) AS t(o, reason, k, v, pr)
+  INSERT INTO ingest.rejected_record (topic, kafka_partition, kafka_offset, reason, raw_key, raw_value, produced_at)
+  SELECT $1, $2, t.o, t.reason, t.k, t.v, to_timestamp(t.pr / 1000.0)
+    FROM txn f, unnest($15::int8[], $16::text[], $17::bytea[], $18::bytea[], $19::float8[]) AS t(o, reason, k, v, pr)
   RETURNING 1
 ), st_new AS (
   -- Patients whose identity was created for this batch: their ID is brand new, no state can exist.
   INSERT INTO ingest.patient_state (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
   SELECT t.p, t.n, t.d, t.c, to_timestamp(t.e / 1000.0), $2, t.o, f.txid
-    FROM fence f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[], $26::bool[]) AS t(p, n, d, c, e, o, fresh)
+    FROM txn f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[], $26::bool[]) AS t(p, n, d, c, e, o, fresh)
    WHERE t.fresh
   RETURNING patient_id, favorite_color, rev
 ), st AS (
   INSERT INTO ingest.patient_state AS s (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
   SELECT t.p, t.n, t.d, t.c, to_timestamp(t.e / 1000.0), $2, t.o, f.txid
-    FROM fence f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[], $26::bool[]) AS t(p, n, d, c, e, o, fresh)
+    FROM txn f, unnest($20::uuid[], $21::text[], $22::date[], $23::text[], $24::float8[], $25::int8[], $26::bool[]) AS t(p, n, d, c, e, o, fresh)
    WHERE NOT t.fresh
   ON CONFLICT (patient_id) DO UPDATE
      SET name = excluded.name, date_of_birth = excluded.date_of_birth, favorite_color = excluded.favorite_color,
@@ -50,7 +52,7 @@ WITH fence AS (
    WHERE (excluded.event_time, excluded.kafka_partition, excluded.kafka_offset) > (s.event_time, s.kafka_partition, s.kafka_offset)
   RETURNING s.patient_id, s.favorite_color, s.rev
 )
-SELECT NULL::uuid AS patient_id, NULL::text AS favorite_color, (SELECT count(*) FROM fence)::int AS rev
+SELECT NULL::uuid AS patient_id, NULL::text AS favorite_color, (SELECT count(*) FROM txn)::int AS rev
 UNION ALL
 SELECT patient_id, favorite_color, rev FROM st_new
 UNION ALL
