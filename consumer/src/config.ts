@@ -44,7 +44,7 @@ export const consumerConfigShape = {
   DYNAMODB_ENDPOINT: z.string().url().optional().default(LOCAL_DEFAULTS.DYNAMODB_ENDPOINT),
   DYNAMODB_REGION: env.string('us-east-1'),
   PUBLIC_TABLE: env.string(LOCAL_DEFAULTS.PUBLIC_TABLE),
-  /** BatchWriteItem calls in flight per batch. */
+  /** Conditional PutItem calls in flight per batch (one per patient state). */
   DYNAMODB_CONCURRENCY: env.int(16, 1, 256),
   METRICS_HOST: env.string('127.0.0.1'),
   METRICS_PORT: env.int(9464, 0, 65535),

@@ -10,6 +10,11 @@ export class ConsumerMetrics {
   readonly records = new Counter({ name: 'intake_records_total', help: 'Records processed, by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'intake_rejected_total', help: 'Rejected records, by reason code', labelNames: ['reason'], registers: [this.registry] });
   readonly publicWrites = new Counter({ name: 'intake_public_writes_total', help: 'Patient states written to the public store', registers: [this.registry] });
+  readonly keyMismatches = new Counter({
+    name: 'intake_key_mismatch_total',
+    help: "Accepted records whose Kafka key is not their identity's partition key (stored correctly; the producer should key by identity)",
+    registers: [this.registry],
+  });
   readonly republished = new Counter({ name: 'intake_republished_total', help: 'Patient states re-published after a partition takeover', registers: [this.registry] });
   readonly cacheHits = new Counter({ name: 'intake_identity_cache_hits_total', help: 'Identity keys found in the cache', registers: [this.registry] });
   readonly cacheMisses = new Counter({ name: 'intake_identity_cache_misses_total', help: 'Identity keys resolved in the identity store', registers: [this.registry] });

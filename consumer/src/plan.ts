@@ -1,4 +1,4 @@
-import { decodeRecord, rejectionCode, type IdentityKeyer, type IntakeRecord } from '@clinical-ingest/intake-core';
+import { decodeRecord, partitionKey, rejectionCode, type IdentityKeyer, type IntakeRecord } from '@clinical-ingest/intake-core';
 import type { AcceptedRow, IdentityToResolve, InboundMessage, RejectedRow } from './ports.js';
 
 /** Pure batch planning: decode, key, and pick the newest record of each patient. */
@@ -15,12 +15,19 @@ export interface DecodedBatch {
   readonly rejected: RejectedRow[];
   /** One entry per distinct identity key in the batch. */
   readonly identities: Map<string, IdentityToResolve>;
+  /**
+   * Accepted records whose Kafka key is not their identity's partition key (an upstream producer
+   * keying by its own number, or not at all): still stored correctly, since the master store and
+   * the public store order every patient's writes themselves, but counted.
+   */
+  readonly keyMismatches: number;
 }
 
 export function decodeBatch(messages: readonly InboundMessage[], keyer: IdentityKeyer, now: Date, maxBytes?: number): DecodedBatch {
   const decoded: DecodedRow[] = [];
   const rejected: RejectedRow[] = [];
   const identities = new Map<string, IdentityToResolve>();
+  let keyMismatches = 0;
   const options = maxBytes === undefined ? {} : { maxBytes };
   for (const m of messages) {
     const result = decodeRecord(m.value, now, options);
@@ -32,9 +39,10 @@ export function decodeBatch(messages: readonly InboundMessage[], keyer: Identity
     const key = keyer.key(identity);
     const keyB64 = key.toString('base64url');
     if (!identities.has(keyB64)) identities.set(keyB64, { keyB64, key, identity });
+    if (m.key === null || m.key.toString('latin1') !== partitionKey(identity)) keyMismatches++;
     decoded.push({ offset: m.offset, producedAtMs: m.timestampMs, record: result.record, keyB64 });
   }
-  return { decoded, rejected, identities };
+  return { decoded, rejected, identities, keyMismatches };
 }
 
 /** Newer means: later event time, then later Kafka position (all rows here share a partition). */

@@ -1,4 +1,4 @@
-import { createLogger, encodeRecord, FencedError, IdentityKeyer, IngestError, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { createLogger, encodeRecord, FencedError, IdentityKeyer, identityOf, IngestError, partitionKey, type IntakeRecordWire } from '@clinical-ingest/intake-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IdentityResolver } from './identity-resolver.js';
 import { ConsumerMetrics } from './metrics.js';
@@ -229,5 +229,34 @@ describe('BatchProcessor: nothing blocks, nothing is skipped, rejects reach the 
     await expect(make().process(0, msgs(9, [rec('A B', '1990-01-01', 'red')]))).rejects.toMatchObject({ code: 'OFFSET_GAP', retriable: false });
     expect(master.log).toEqual([]);
     expect(master.positions.get(0)?.next).toBe(5);
+  });
+});
+
+describe('BatchProcessor: records keyed other than by identity', () => {
+  it('are stored, and counted', async () => {
+    const master = new FakeMaster();
+    const metrics = new ConsumerMetrics(false);
+    const processor = new BatchProcessor({
+      topic: 't',
+      keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
+      resolver: new IdentityResolver(master, new FakeCache()),
+      master,
+      publicStore: new FakePublic(),
+      deadLetters: new FakeDeadLetters(),
+      intakeLog: new FakeIntakeLog(),
+      clock: { now: () => NOW },
+      metrics,
+      log: createLogger('test', { level: 'silent' }),
+    });
+    const [right, wrong, none] = [rec('Ada Lovelace', '1965-12-10', 'red'), rec('Ada Lovelace', '1965-12-10', 'blue', 10), rec('Ada Lovelace', '1965-12-10', 'green', 20)];
+    const key = Buffer.from(partitionKey(identityOf(' ADA lovelace', '1965-12-10')));
+    const out = await processor.process(0, [
+      { offset: 0, key, value: encodeRecord(right), timestampMs: NOW },
+      { offset: 1, key: Buffer.from('upstream-patient-4711'), value: encodeRecord(wrong), timestampMs: NOW },
+      { offset: 2, key: null, value: encodeRecord(none), timestampMs: NOW },
+    ]);
+    expect(out).toMatchObject({ accepted: 3, rejected: 0 });
+    expect(new Set(master.log.map((r) => r.patientId)).size).toBe(1);
+    expect(await metrics.registry.getSingleMetricAsString('intake_key_mismatch_total')).toMatch(/intake_key_mismatch_total 2$/m);
   });
 });

@@ -148,7 +148,7 @@ export class BatchProcessor {
 
     const stop = metrics.stage('decode');
     const batch = refused
-      ? { decoded: [], identities: new Map(), rejected: messages.map((m) => rejectRow(m, STORE_REFUSED)) }
+      ? { decoded: [], identities: new Map(), keyMismatches: 0, rejected: messages.map((m) => rejectRow(m, STORE_REFUSED)) }
       : decodeBatch(messages, this.deps.keyer, new Date(this.deps.clock.now()), this.deps.maxRecordBytes);
     stop();
 
@@ -193,6 +193,7 @@ export class BatchProcessor {
 
     metrics.records.inc({ outcome: 'accepted' }, accepted.length);
     metrics.records.inc({ outcome: 'rejected' }, batch.rejected.length);
+    metrics.keyMismatches.inc(batch.keyMismatches);
     for (const r of batch.rejected) metrics.rejected.inc({ reason: r.reason.split(':')[0]! });
     metrics.publicWrites.inc(changed.length);
     return { accepted: accepted.length, rejected: batch.rejected.length, published: changed.length };

@@ -1,13 +1,12 @@
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
-  BatchWriteItemCommand,
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  PutItemCommand,
   ScanCommand,
   type AttributeValue,
-  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { IngestError } from '@clinical-ingest/intake-core';
 import type { PublicItem, PublicStore } from '../ports.js';
@@ -15,9 +14,9 @@ import type { PublicItem, PublicStore } from '../ports.js';
 export interface DynamoPublicStoreOptions {
   readonly client: DynamoDBClient;
   readonly table: string;
-  /** BatchWriteItem calls in flight at once. @default 16 */
+  /** PutItem calls in flight at once. @default 16 */
   readonly concurrency?: number;
-  /** Retries of unprocessed items and throttles before giving up. @default 8 */
+  /** Retries of a throttled or failed put before giving up. @default 8 */
   readonly maxRetries?: number;
 }
 
@@ -25,9 +24,15 @@ export interface DynamoPublicStoreOptions {
  * The public store on the DynamoDB API (dynalite locally, any DynamoDB endpoint elsewhere).
  * Items: patient_id (S, key), favorite_color (S), rev (N). Nothing else may be written.
  *
- * Writes are BatchWriteItem of 25 unconditional puts: replaying one is idempotent, and the newest
- * state wins because each patient's states are published in order by the one consumer that owns
- * its partition (a conditional put per item costs ten times more on dynalite, see ARCHITECTURE §4).
+ * Every write is conditional on the master's revision: a put lands only if the item is absent or
+ * holds a lower `rev`. One ordered writer per patient cannot be relied on (a member evicted during
+ * a long batch keeps writing after the new owner re-published; a backfill runs beside the
+ * consumers; an upstream producer may key one person two ways), so the store itself orders the
+ * writes. BatchWriteItem takes no condition, hence one PutItem per item, `concurrency` in flight
+ * (docs/architecture.md gives what that costs on dynalite).
+ *
+ * A call that fails returns only after every put it started has finished: a retried batch never
+ * races writes of its own failed attempt.
  */
 export class DynamoPublicStore implements PublicStore {
   readonly kind = 'dynamodb' as const;
@@ -44,33 +49,43 @@ export class DynamoPublicStore implements PublicStore {
   }
 
   async put(items: readonly PublicItem[]): Promise<void> {
-    const chunks: WriteRequest[][] = [];
-    for (let i = 0; i < items.length; i += 25) {
-      chunks.push(items.slice(i, i + 25).map((it) => ({ PutRequest: { Item: toItem(it) } })));
-    }
     let next = 0;
+    let failure: unknown;
     const worker = async () => {
-      while (next < chunks.length) await this.#write(chunks[next++]!);
+      while (next < items.length && failure === undefined) {
+        try {
+          await this.#putIfNewer(items[next++]!);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#concurrency, chunks.length) }, worker));
+    // Workers never reject: all of them, and so every put in flight, are done when this returns.
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, items.length) }, worker));
+    if (failure !== undefined) throw failure;
   }
 
-  async #write(requests: WriteRequest[]): Promise<void> {
-    let pending = requests;
+  async #putIfNewer(it: PublicItem): Promise<void> {
+    const command = new PutItemCommand({
+      TableName: this.#table,
+      Item: toItem(it),
+      ConditionExpression: 'attribute_not_exists(patient_id) OR #rev < :rev',
+      ExpressionAttributeNames: { '#rev': 'rev' },
+      ExpressionAttributeValues: { ':rev': { N: String(it.rev) } },
+    });
     for (let attempt = 0; ; attempt++) {
       try {
-        const out = await this.#client.send(new BatchWriteItemCommand({ RequestItems: { [this.#table]: pending } }));
-        const left = out.UnprocessedItems?.[this.#table] ?? [];
-        if (left.length === 0) return;
-        pending = left;
+        await this.#client.send(command);
+        return;
       } catch (err) {
         const e = err as { name?: string; $retryable?: unknown };
+        // The same or a newer revision is stored: nothing to do.
+        if (e.name === 'ConditionalCheckFailedException') return;
         const retriable = e.name === 'ProvisionedThroughputExceededException' || e.name === 'ThrottlingException' || e.$retryable !== undefined;
         if (!retriable || attempt >= this.#maxRetries) {
           throw new IngestError('PUBLIC_STORE_WRITE', `public store write failed (${e.name ?? 'error'})`, { retriable: true, cause: err });
         }
       }
-      if (attempt >= this.#maxRetries) throw new IngestError('PUBLIC_STORE_WRITE', 'public store left items unprocessed', { retriable: true });
       await sleep(Math.min(1000, 20 * 2 ** attempt));
     }
   }

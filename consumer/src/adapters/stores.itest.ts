@@ -4,6 +4,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedRow, IdentityToResolve, PublicItem } from '../ports.js';
 import { env, TEST_SECRET, TestPlatform, uniquePerson } from '../testing/platform.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoPublicStore } from './dynamo-public-store.js';
 import { PgMasterStore } from './pg-master-store.js';
 
 /**
@@ -111,20 +113,21 @@ describe('master store', () => {
   });
 });
 
-describe('public store on PostgreSQL', () => {
+describe.each(['postgres', 'dynamodb'] as const)('public store on %s: ordered by the master revision', (kind) => {
   // These rows have no state in the master store: remove them, or the seed validation that runs
-  // later against the same store counts them as unknown patients.
+  // later against the same store counts them as unknown patients (the DynamoDB tables are fresh).
   const written: string[] = [];
   const item = (patientId: string, favoriteColor: string, rev: number): PublicItem => {
     written.push(patientId);
     return { patientId, favoriteColor, rev };
   };
   afterAll(async () => {
-    await platform.admin.query('DELETE FROM anon.patient WHERE patient_id = ANY($1::uuid[])', [written]);
+    if (kind === 'postgres') await platform.admin.query('DELETE FROM anon.patient WHERE patient_id = ANY($1::uuid[])', [written]);
   });
+  const open = async () => (kind === 'postgres' ? platform.pgPublic() : platform.dynamoPublic());
 
   it('is idempotent: the same first revisions written twice, alone and mixed with new ones', async () => {
-    const store = platform.pgPublic();
+    const store = await open();
     const a = Array.from({ length: 5 }, () => item(randomUUID(), 'red', 1));
     await store.put(a);
     await store.put(a);
@@ -135,7 +138,7 @@ describe('public store on PostgreSQL', () => {
   });
 
   it('never goes back: an older revision never overwrites a newer one, whatever the order', async () => {
-    const store = platform.pgPublic();
+    const store = await open();
     const pid = randomUUID();
     const other = randomUUID();
     await store.put([item(pid, 'green', 3)]);
@@ -146,5 +149,48 @@ describe('public store on PostgreSQL', () => {
     expect(got.get(other)).toEqual(item(other, 'red', 1));
     await store.put([item(pid, 'teal', 4)]);
     expect((await store.get([pid])).get(pid)).toEqual(item(pid, 'teal', 4));
+  });
+
+  it('writers racing on the same patients (an evicted owner, a backfill, two keys for one person) end at the newest revision', async () => {
+    const stores = await Promise.all([open(), open(), open()]);
+    const pids = Array.from({ length: 40 }, () => randomUUID());
+    // Each writer sends every patient's revisions 1..6 in its own shuffled order, all at once.
+    const revs = [1, 2, 3, 4, 5, 6];
+    const shuffled = <T>(xs: T[]) => xs.map((x) => [Math.random(), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+    await Promise.all(
+      stores.flatMap((store) => shuffled(revs).map((rev) => store.put(shuffled(pids).map((pid) => item(pid, `color ${rev}`, rev))))),
+    );
+    const got = await stores[0]!.get(pids);
+    expect(pids.filter((pid) => got.get(pid)?.rev !== 6 || got.get(pid)?.favoriteColor !== 'color 6')).toEqual([]);
+  });
+});
+
+describe('public store on the DynamoDB API: a failed batch', () => {
+  it('returns its error only after every write it started has finished, so a retry never races it', async () => {
+    const client = new DynamoDBClient({ endpoint: env.dynamo, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const failing = randomUUID();
+    const started: string[] = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const text = JSON.stringify(args.input);
+        if (text.includes(failing)) throw Object.assign(new Error('refused'), { name: 'ValidationException' });
+        if (text.includes('"Item":') || text.includes('PutRequest')) {
+          started.push(text);
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'slowWritesAndOneFailure' },
+    );
+    const store = new DynamoPublicStore({ client, table: `itest_${randomUUID().slice(0, 8)}`, concurrency: 8 });
+    await store.ensureTable();
+    const items: PublicItem[] = [{ patientId: failing, favoriteColor: 'red', rev: 1 }, ...Array.from({ length: 40 }, () => ({ patientId: randomUUID(), favoriteColor: 'red', rev: 1 }))];
+    await expect(store.put(items)).rejects.toMatchObject({ code: 'PUBLIC_STORE_WRITE' });
+    // Every write that had started has landed by the time the error returned.
+    const startedIds = items.filter((i) => started.some((t) => t.includes(i.patientId))).map((i) => i.patientId);
+    expect(startedIds.length).toBeGreaterThan(0);
+    const got = await store.get(startedIds);
+    expect(got.size).toBe(startedIds.length);
+    await store.close();
   });
 });
