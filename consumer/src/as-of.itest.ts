@@ -87,13 +87,14 @@ describe('AS OF', () => {
     await client.connect();
     try {
       // Prime the partition position, then hold a batch's transaction open across instant T.
-      await platform.master.position(topic, 0, 0);
+      const { epoch } = await platform.master.position(topic, 0, 0);
       // The consumer's own SQL path (PgMasterStore.commitBatch), inside a transaction we hold open.
       const inTx = new PgMasterStore(client as unknown as pg.Pool);
       const patientId = randomUUID();
       const row = { offset: 0, producedAtMs: Date.now(), patientId, record: { recordId: randomUUID(), name: person.name, dateOfBirth: person.dateOfBirth, favoriteColor: 'red', eventTimeMs: Date.now() - 1000, payload: null } };
       await client.query('BEGIN');
       await inTx.commitBatch({
+        epoch,
         topic,
         partition: 0,
         expectedNext: 0,

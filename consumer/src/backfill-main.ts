@@ -3,14 +3,14 @@ import { createLogger } from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import { PgMasterStore } from './adapters/pg-master-store.js';
 import { backfillPublicStore } from './backfill.js';
-import { parseConsumerConfig } from './config.js';
+import { parseConsumerConfig, pgPoolOptions } from './config.js';
 import { buildPublicStore } from './public-store-factory.js';
 
 /** `intake-backfill`: re-publish every patient's current state into the configured public store. */
 async function main(): Promise<void> {
   const log = createLogger('backfill');
   const cfg = parseConsumerConfig();
-  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 2, application_name: 'intake-backfill' });
+  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 2, application_name: 'intake-backfill', ...pgPoolOptions(cfg) });
   const store = await buildPublicStore(cfg, log, 2);
   const t0 = Date.now();
   let last = 0;

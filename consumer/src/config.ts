@@ -36,8 +36,23 @@ export const consumerConfigShape = {
   MAX_RECORD_BYTES: env.int(32 * 1024, 1024, 1024 * 1024),
   DATABASE_URL: env.string(LOCAL_DEFAULTS.DATABASE_URL),
   PG_POOL_SIZE: env.int(8, 1, 200),
+  /**
+   * Every I/O has a bound. A timed-out statement, command or request is a retriable failure: the
+   * batch is retried, and after a few tries its partition pauses and shows as stalled, so a slow
+   * store slows consumption instead of hanging it. A batch statement writes thousands of records:
+   * its bound is generous. @default 30 s
+   */
+  PG_STATEMENT_TIMEOUT_MS: env.int(30_000, 100),
+  /** Connecting to PostgreSQL, Redis or the DynamoDB API. */
+  CONNECT_TIMEOUT_MS: env.int(5_000, 100),
   REDIS_URL: env.string(LOCAL_DEFAULTS.REDIS_URL),
-  /** HMAC secret for identity keys (≥ 32 characters). Rotating it re-keys the cache and identity table. */
+  REDIS_COMMAND_TIMEOUT_MS: env.int(2_000, 10),
+  /** One DynamoDB API request (the SDK retries it up to 3 times). */
+  DYNAMODB_REQUEST_TIMEOUT_MS: env.int(5_000, 100),
+  /**
+   * HMAC secret for identity keys (≥ 32 characters). It cannot be rotated in place: every stored
+   * identity key was made with it, and a new secret would give every returning patient a new ID.
+   */
   IDENTITY_HMAC_SECRET: z.string().min(32, 'IDENTITY_HMAC_SECRET must be at least 32 characters'),
   PUBLIC_STORE: env.enum(['dynamodb', 'postgres'], 'dynamodb'),
   PUBLIC_DATABASE_URL: env.string('postgres://anon_writer@127.0.0.1:15432/clinical'),
@@ -56,4 +71,14 @@ export type ConsumerConfig = ReturnType<typeof parseConsumerConfig>;
 
 export function parseConsumerConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env) {
   return loadConfig(consumerConfigShape, source);
+}
+
+/** node-postgres pool options with the configured bounds (client side slightly above the server's). */
+export function pgPoolOptions(cfg: Pick<ConsumerConfig, 'PG_STATEMENT_TIMEOUT_MS' | 'CONNECT_TIMEOUT_MS'>) {
+  return {
+    connectionTimeoutMillis: cfg.CONNECT_TIMEOUT_MS,
+    statement_timeout: cfg.PG_STATEMENT_TIMEOUT_MS,
+    query_timeout: cfg.PG_STATEMENT_TIMEOUT_MS + 5_000,
+    idle_in_transaction_session_timeout: cfg.PG_STATEMENT_TIMEOUT_MS * 2,
+  };
 }

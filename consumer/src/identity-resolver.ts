@@ -25,13 +25,14 @@ export class IdentityResolver {
     private readonly onCacheError: (err: unknown) => void = () => {},
   ) {}
 
-  async resolve(identities: ReadonlyMap<string, IdentityToResolve>): Promise<Resolution> {
+  /** `epoch`: the master store's, the cache namespace (see PartitionPosition.epoch). */
+  async resolve(identities: ReadonlyMap<string, IdentityToResolve>, epoch: string): Promise<Resolution> {
     const keys = [...identities.keys()];
     const patientIds = new Map<string, string>();
     if (keys.length === 0) return { patientIds, toCache: new Map(), created: NONE, hits: 0, misses: 0 };
     let cached: (string | null)[];
     try {
-      cached = await this.cache.getMany(keys);
+      cached = await this.cache.getMany(epoch, keys);
     } catch (err) {
       this.onCacheError(err);
       cached = keys.map(() => null);
@@ -47,10 +48,10 @@ export class IdentityResolver {
     return { patientIds, toCache: stored.ids, created: stored.created, hits: keys.length - missing.length, misses: missing.length };
   }
 
-  async fill(entries: ReadonlyMap<string, string>): Promise<void> {
+  async fill(entries: ReadonlyMap<string, string>, epoch: string): Promise<void> {
     if (entries.size === 0) return;
     try {
-      await this.cache.putMany(entries);
+      await this.cache.putMany(epoch, entries);
     } catch (err) {
       this.onCacheError(err);
     }

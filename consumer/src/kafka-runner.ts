@@ -49,10 +49,13 @@ export async function runConsumer(consumer: Consumer, processor: BatchProcessor,
         timestampMs: Number(m.timestamp),
       }));
       const stop = metrics.batchDuration.startTimer();
+      // Keeps the membership alive during a long batch; a rebalance it reports is handled once the
+      // batch is done (the fence guards the commit if the partition moved meanwhile).
+      const heartbeat = () => p.heartbeat().catch(() => {});
       let outcome: BatchOutcome | undefined;
       for (let attempt = 0; outcome === undefined; attempt++) {
         try {
-          outcome = await processor.process(partition, messages);
+          outcome = await processor.process(partition, messages, heartbeat);
         } catch (err) {
           const code = err instanceof IngestError ? err.code : 'UNEXPECTED';
           if (err instanceof FencedError) {

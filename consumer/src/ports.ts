@@ -49,6 +49,12 @@ export interface PartitionPosition {
   readonly next: number;
   /** Every record below this offset has reached the public store (and, if rejected, the DLQ). */
   readonly published: number;
+  /**
+   * The master store's epoch: it changes when the database is replaced, restored or failed over.
+   * The identity cache is read and filled under it, and a batch commits only while it holds, so
+   * entries cached from another database are never trusted.
+   */
+  readonly epoch: string;
 }
 
 export interface BatchCommit {
@@ -58,6 +64,8 @@ export interface BatchCommit {
   readonly expectedNext: number;
   /** The offset after the last message of the batch. */
   readonly next: number;
+  /** The epoch the batch's identities were resolved under; the commit fails with EPOCH_CHANGED if it moved. */
+  readonly epoch: string;
   /** Records below this offset are known to be in the public store. */
   readonly publishedThrough: number;
   readonly accepted: readonly AcceptedRow[];
@@ -105,10 +113,13 @@ export interface IdentityStore {
   resolve(identities: readonly IdentityToResolve[]): Promise<ResolvedIdentities>;
 }
 
-/** A cache of identity key → patient ID (Redis). Holds no plaintext PHI; may be flushed anytime. */
+/**
+ * A cache of identity key → patient ID (Redis). Holds no plaintext PHI; may be flushed anytime.
+ * Entries live under a namespace: the master store's epoch.
+ */
 export interface IdentityCache {
-  getMany(keysB64: readonly string[]): Promise<(string | null)[]>;
-  putMany(entries: ReadonlyMap<string, string>): Promise<void>;
+  getMany(namespace: string, keysB64: readonly string[]): Promise<(string | null)[]>;
+  putMany(namespace: string, entries: ReadonlyMap<string, string>): Promise<void>;
 }
 
 export interface PublicStore {

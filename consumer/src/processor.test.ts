@@ -83,7 +83,7 @@ describe('BatchProcessor', () => {
     await master.position('t', 0, 0);
     // The previous owner committed offsets 0..1 but never wrote the public store.
     await master.commitBatch({
-      topic: 't', partition: 0, expectedNext: 0, next: 2, publishedThrough: 0, rejected: [],
+      topic: 't', partition: 0, expectedNext: 0, next: 2, publishedThrough: 0, rejected: [], epoch: master.epoch,
       accepted: [], newestPerPatient: [{ offset: 0, producedAtMs: NOW, patientId: 'p-1', newIdentity: true, record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } }],
     });
     master.log.push({ offset: 0, producedAtMs: NOW, patientId: 'p-1', record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } });
@@ -258,5 +258,39 @@ describe('BatchProcessor: records keyed other than by identity', () => {
     expect(out).toMatchObject({ accepted: 3, rejected: 0 });
     expect(new Set(master.log.map((r) => r.patientId)).size).toBe(1);
     expect(await metrics.registry.getSingleMetricAsString('intake_key_mismatch_total')).toMatch(/intake_key_mismatch_total 2$/m);
+  });
+});
+
+describe('BatchProcessor: the identity cache is tied to the database it caches', () => {
+  it('after a restore (a new database epoch) no cached patient ID is trusted: one person keeps one ID the store holds', async () => {
+    const master = new FakeMaster();
+    const cache = new FakeCache();
+    const make = () =>
+      new BatchProcessor({
+        topic: 't',
+        keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
+        resolver: new IdentityResolver(master, cache),
+        master,
+        publicStore: new FakePublic(),
+        deadLetters: new FakeDeadLetters(),
+        intakeLog: new FakeIntakeLog(),
+        clock: { now: () => NOW },
+        metrics: new ConsumerMetrics(false),
+        log: createLogger('test', { level: 'silent' }),
+      });
+    const processor = make();
+    await processor.process(0, msgs(0, [rec('Ada Lovelace', '1965-12-10', 'red')]));
+    const first = master.log[0]!.patientId;
+    // The database is restored to before that identity existed; the cache, elsewhere, still has it.
+    master.restoreTo(0);
+    master.epoch = 'restored';
+    const next = msgs(1, [rec('Ada Lovelace', '1965-12-10', 'blue', 10)]);
+    await expect(processor.process(0, next)).rejects.toMatchObject({ code: 'EPOCH_CHANGED', retriable: true });
+    await processor.process(0, next); // the runner's retry
+    const id = master.log[0]!.patientId;
+    expect([...master.ids.values()]).toEqual([id]); // the ID used is the one the store holds
+    expect(id).not.toBe(first);
+    await make().process(0, msgs(2, [rec('ADA lovelace', '1965-12-10', 'green', 20)]));
+    expect(new Set(master.log.map((r) => r.patientId))).toEqual(new Set([id]));
   });
 });

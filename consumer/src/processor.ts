@@ -72,9 +72,13 @@ export class BatchProcessor {
     else this.#positions.delete(partition);
   }
 
-  async process(partition: number, messages: readonly InboundMessage[]): Promise<BatchOutcome> {
+  /**
+   * `heartbeat` is called between the stages of a long batch, so that a slow store slows the
+   * partition instead of getting the member evicted from its group mid-batch.
+   */
+  async process(partition: number, messages: readonly InboundMessage[], heartbeat: () => Promise<void> = async () => {}): Promise<BatchOutcome> {
     try {
-      return await this.#process(partition, messages);
+      return await this.#process(partition, messages, heartbeat);
     } catch (err) {
       // Whatever failed, the next attempt re-reads the position from the master store.
       this.forget(partition);
@@ -83,7 +87,7 @@ export class BatchProcessor {
     }
   }
 
-  async #process(partition: number, messages: readonly InboundMessage[]): Promise<BatchOutcome> {
+  async #process(partition: number, messages: readonly InboundMessage[], heartbeat: () => Promise<void>): Promise<BatchOutcome> {
     const first = messages[0];
     if (first === undefined) return { skipped: 0, accepted: 0, rejected: 0, published: 0, next: -1 };
     const pos = await this.#position(partition, first.offset);
@@ -93,7 +97,7 @@ export class BatchProcessor {
     if (fresh[0]!.offset > pos.next && (await this.#goBack(partition, pos.next, fresh[0]!.offset))) {
       return { skipped, accepted: 0, rejected: 0, published: 0, next: pos.next, seekTo: pos.next };
     }
-    const counts = await this.#commitNarrowing(partition, fresh);
+    const counts = await this.#commitNarrowing(partition, fresh, heartbeat);
     return { skipped, ...counts, next: fresh[fresh.length - 1]!.offset + 1 };
   }
 
@@ -124,24 +128,24 @@ export class BatchProcessor {
   }
 
   /** Commits `messages` (a contiguous run of one partition), narrowing down records the store refuses. */
-  async #commitNarrowing(partition: number, messages: readonly InboundMessage[], refused = false): Promise<Counts> {
+  async #commitNarrowing(partition: number, messages: readonly InboundMessage[], heartbeat: () => Promise<void>, refused = false): Promise<Counts> {
     try {
-      return await this.#commit(partition, messages, refused);
+      return await this.#commit(partition, messages, heartbeat, refused);
     } catch (err) {
       if (!(err instanceof IngestError) || !err.recordFault || refused) throw err;
       if (messages.length === 1) {
         this.deps.log.warn({ partition, offset: messages[0]!.offset, code: err.code }, 'the master store refused a record; rejecting it as store_refused');
-        return this.#commitNarrowing(partition, messages, true);
+        return this.#commitNarrowing(partition, messages, heartbeat, true);
       }
       const mid = messages.length >> 1;
-      const a = await this.#commitNarrowing(partition, messages.slice(0, mid));
-      const b = await this.#commitNarrowing(partition, messages.slice(mid));
+      const a = await this.#commitNarrowing(partition, messages.slice(0, mid), heartbeat);
+      const b = await this.#commitNarrowing(partition, messages.slice(mid), heartbeat);
       return { accepted: a.accepted + b.accepted, rejected: a.rejected + b.rejected, published: a.published + b.published };
     }
   }
 
   /** One master-store transaction for `messages`, then the public store and the DLQ. */
-  async #commit(partition: number, messages: readonly InboundMessage[], refused: boolean): Promise<Counts> {
+  async #commit(partition: number, messages: readonly InboundMessage[], heartbeat: () => Promise<void>, refused: boolean): Promise<Counts> {
     const { topic, metrics } = this.deps;
     const pos = this.#positions.get(partition)!;
     const next = messages[messages.length - 1]!.offset + 1;
@@ -153,12 +157,13 @@ export class BatchProcessor {
     stop();
 
     const stopResolve = metrics.stage('resolve');
-    const resolution = await this.deps.resolver.resolve(batch.identities);
+    const resolution = await this.deps.resolver.resolve(batch.identities, pos.epoch);
     stopResolve();
     metrics.cacheHits.inc(resolution.hits);
     metrics.cacheMisses.inc(resolution.misses);
 
     const accepted = attachPatients(batch.decoded, resolution.patientIds, resolution.created);
+    await heartbeat();
     const stopMaster = metrics.stage('master');
     let changed: PublicItem[];
     try {
@@ -167,6 +172,7 @@ export class BatchProcessor {
         partition,
         expectedNext: pos.next,
         next,
+        epoch: pos.epoch,
         publishedThrough: pos.publishedThrough,
         accepted,
         rejected: batch.rejected,
@@ -176,19 +182,21 @@ export class BatchProcessor {
       stopMaster();
     }
     // Committed: from here on the batch is durable and the offset has moved.
-    this.#positions.set(partition, { next, published: pos.publishedThrough, publishedThrough: pos.publishedThrough });
+    this.#positions.set(partition, { ...pos, next, published: pos.publishedThrough });
 
+    await heartbeat();
     const stopPublic = metrics.stage('public');
     await this.deps.publicStore.put(changed);
     stopPublic();
+    await heartbeat();
     await this.#deadLetter(partition, batch.rejected);
-    this.#positions.set(partition, { next, published: pos.publishedThrough, publishedThrough: next });
+    this.#positions.set(partition, { ...pos, next, published: pos.publishedThrough, publishedThrough: next });
 
     const now = this.deps.clock.now();
     for (const r of accepted) metrics.freshness.observe((now - r.producedAtMs) / 1000);
 
     const stopCache = metrics.stage('cache');
-    await this.deps.resolver.fill(resolution.toCache);
+    await this.deps.resolver.fill(resolution.toCache, pos.epoch);
     stopCache();
 
     metrics.records.inc({ outcome: 'accepted' }, accepted.length);
@@ -221,7 +229,7 @@ export class BatchProcessor {
     let pos = this.#positions.get(partition);
     if (pos === undefined) {
       const stored = await master.position(topic, partition, firstOffset);
-      pos = { next: stored.next, published: stored.published, publishedThrough: stored.published };
+      pos = { ...stored, publishedThrough: stored.published };
     }
     if (pos.publishedThrough < pos.next) {
       // Committed batches whose public and DLQ writes did not happen: a previous owner crashed
@@ -234,7 +242,7 @@ export class BatchProcessor {
       await master.markPublished(topic, partition, pos.next);
       this.deps.metrics.republished.inc(items.length);
       this.deps.log.info({ partition, from: pos.publishedThrough, to: pos.next, items: items.length, rejects: rejects.length }, 'republished committed records');
-      pos = { next: pos.next, published: pos.next, publishedThrough: pos.next };
+      pos = { ...pos, published: pos.next, publishedThrough: pos.next };
     }
     this.#positions.set(partition, pos);
     return pos;

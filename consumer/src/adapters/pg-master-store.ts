@@ -11,10 +11,12 @@ import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, Partit
  */
 
 const COMMIT_BATCH = `
-WITH fence AS (
+WITH epoch AS MATERIALIZED (
+  SELECT ingest.cache_epoch() AS now_epoch
+), fence AS (
   UPDATE ingest.partition_offset
      SET next_offset = $3, published_offset = GREATEST(published_offset, LEAST($4::int8, $3::int8)), updated_at = now()
-   WHERE topic = $1 AND kafka_partition = $2 AND next_offset = $5
+   WHERE topic = $1 AND kafka_partition = $2 AND next_offset = $5 AND (SELECT now_epoch FROM epoch) = $27
   RETURNING 1
 ), txn AS MATERIALIZED (
   -- Registers this transaction (the only one the application role can register); records and
@@ -52,7 +54,8 @@ WITH fence AS (
    WHERE (excluded.event_time, excluded.kafka_partition, excluded.kafka_offset) > (s.event_time, s.kafka_partition, s.kafka_offset)
   RETURNING s.patient_id, s.favorite_color, s.rev
 )
-SELECT NULL::uuid AS patient_id, NULL::text AS favorite_color, (SELECT count(*) FROM txn)::int AS rev
+-- The first row: whether the fence held (rev = 1), and the epoch now (in favorite_color).
+SELECT NULL::uuid AS patient_id, (SELECT now_epoch FROM epoch) AS favorite_color, (SELECT count(*) FROM txn)::int AS rev
 UNION ALL
 SELECT patient_id, favorite_color, rev FROM st_new
 UNION ALL
@@ -64,9 +67,9 @@ WITH ins AS (
   VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING
   RETURNING next_offset, published_offset
 )
-SELECT next_offset, published_offset FROM ins
+SELECT next_offset, published_offset, ingest.cache_epoch() AS epoch FROM ins
 UNION ALL
-SELECT next_offset, published_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2`;
+SELECT next_offset, published_offset, ingest.cache_epoch() AS epoch FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2`;
 
 /**
  * The cache's misses are nearly always new people: insert them outright (a plain INSERT costs
@@ -122,10 +125,10 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
   constructor(private readonly pool: Pool) {}
 
   async position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition> {
-    const r = await this.#query<{ next_offset: string; published_offset: string }>('position', POSITION, [topic, partition, initialOffset]);
+    const r = await this.#query<{ next_offset: string; published_offset: string; epoch: string }>('position', POSITION, [topic, partition, initialOffset]);
     const row = r.rows[0];
     if (!row) throw new IngestError('POSITION_MISSING', `no stored position for partition ${partition}`, { retriable: true });
-    return { next: Number(row.next_offset), published: Number(row.published_offset) };
+    return { next: Number(row.next_offset), published: Number(row.published_offset), epoch: row.epoch };
   }
 
   async commitBatch(b: BatchCommit): Promise<PublicItem[]> {
@@ -171,9 +174,15 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       plainArray(n.map((x) => x.record.eventTimeMs)),
       plainArray(n.map((x) => x.offset)),
       boolArray(n.map((x) => trustNew && x.newIdentity)),
+      b.epoch,
     ];
     const r = await this.#query<{ patient_id: string | null; favorite_color: string | null; rev: number }>('commit_batch', COMMIT_BATCH, params);
     const [fence, ...changed] = r.rows;
+    if (fence && fence.rev !== 1 && fence.favorite_color !== b.epoch) {
+      throw new IngestError('EPOCH_CHANGED', `partition ${b.partition}: the master store's epoch moved (a restore, a failover or a new database); re-reading the position`, {
+        retriable: true,
+      });
+    }
     if (!fence || fence.rev !== 1) {
       throw new FencedError(`partition ${b.partition}: stored offset is no longer ${b.expectedNext}; another consumer owns the partition`);
     }

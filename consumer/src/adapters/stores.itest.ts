@@ -62,6 +62,9 @@ describe('identity store', () => {
   });
 });
 
+/** The master store's epoch, as a batch carries it (PartitionPosition.epoch). */
+const epoch = async () => (await platform.admin.query<{ e: string }>('SELECT ingest.cache_epoch() AS e')).rows[0]!.e;
+
 describe('master store', () => {
   it('writes the state of a patient whose identity an earlier, failed attempt created', async () => {
     const topic = `itest.${randomUUID()}`;
@@ -74,10 +77,10 @@ describe('master store', () => {
     expect(pid).toBe(first.ids.get(toResolve(person).keyB64));
     const pos = await platform.master.position(topic, 0, 0);
     const row = accepted(person, pid, 0, 'teal', false);
-    const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: pos.next, next: 1, publishedThrough: 0, accepted: [row], rejected: [], newestPerPatient: [row] });
+    const changed = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: pos.next, next: 1, publishedThrough: 0, accepted: [row], rejected: [], newestPerPatient: [row] });
     expect(changed).toEqual([{ patientId: pid, favoriteColor: 'teal', rev: 1 }]);
     const later = accepted(person, pid, 1, 'plum', false);
-    const changed2 = await platform.master.commitBatch({ topic, partition: 0, expectedNext: 1, next: 2, publishedThrough: 1, accepted: [later], rejected: [], newestPerPatient: [later] });
+    const changed2 = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: 1, next: 2, publishedThrough: 1, accepted: [later], rejected: [], newestPerPatient: [later] });
     expect(changed2).toEqual([{ patientId: pid, favoriteColor: 'plum', rev: 2 }]);
   });
 
@@ -87,12 +90,12 @@ describe('master store', () => {
     const r0 = await platform.master.resolve([toResolve(returning)]);
     const rid = r0.ids.get(toResolve(returning).keyB64)!;
     const a = accepted(returning, rid, 0, 'red', true);
-    await platform.master.commitBatch({ topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 0)).next, next: 1, publishedThrough: 0, accepted: [a], rejected: [], newestPerPatient: [a] });
+    await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 0)).next, next: 1, publishedThrough: 0, accepted: [a], rejected: [], newestPerPatient: [a] });
     const fresh = uniquePerson();
     const f0 = await platform.master.resolve([toResolve(fresh), toResolve(returning)]);
     const fid = f0.ids.get(toResolve(fresh).keyB64)!;
     const b = [accepted(fresh, fid, 1, 'blue', f0.created.has(toResolve(fresh).keyB64)), accepted(returning, rid, 2, 'green', f0.created.has(toResolve(returning).keyB64))];
-    const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: 1, next: 3, publishedThrough: 1, accepted: b, rejected: [], newestPerPatient: b });
+    const changed = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: 1, next: 3, publishedThrough: 1, accepted: b, rejected: [], newestPerPatient: b });
     expect(new Map(changed.map((c) => [c.patientId, c]))).toEqual(
       new Map([
         [fid, { patientId: fid, favoriteColor: 'blue', rev: 1 }],
@@ -105,9 +108,9 @@ describe('master store', () => {
     const person = uniquePerson();
     const pid = (await platform.master.resolve([toResolve(person)])).ids.get(toResolve(person).keyB64)!;
     const there = accepted(person, pid, 0, 'red', true);
-    await platform.master.commitBatch({ topic, partition: 1, expectedNext: (await platform.master.position(topic, 1, 0)).next, next: 1, publishedThrough: 0, accepted: [there], rejected: [], newestPerPatient: [there] });
+    await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 1, expectedNext: (await platform.master.position(topic, 1, 0)).next, next: 1, publishedThrough: 0, accepted: [there], rejected: [], newestPerPatient: [there] });
     const here = accepted(person, pid, 5, 'blue', true);
-    const changed = await platform.master.commitBatch({ topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 5)).next, next: 6, publishedThrough: 5, accepted: [here], rejected: [], newestPerPatient: [here] });
+    const changed = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 5)).next, next: 6, publishedThrough: 5, accepted: [here], rejected: [], newestPerPatient: [here] });
     expect(changed).toEqual([{ patientId: pid, favoriteColor: 'blue', rev: 2 }]);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(2);
   });
@@ -192,5 +195,22 @@ describe('public store on the DynamoDB API: a failed batch', () => {
     const got = await store.get(startedIds);
     expect(got.size).toBe(startedIds.length);
     await store.close();
+  });
+});
+
+describe('master store epoch (the identity cache namespace)', () => {
+  it('is stable, and a batch resolved under another epoch (a restored database) does not commit', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const pos = await platform.master.position(topic, 0, 0);
+    expect(pos.epoch).toBe(await epoch());
+    expect(pos.epoch).toMatch(/^\d+\.[0-9A-F]{8}\.\d+$/);
+    const person = uniquePerson();
+    const [pid] = [...(await platform.master.resolve([toResolve(person)])).ids.values()];
+    const row = accepted(person, pid!, 0, 'red', false);
+    const batch = { topic, partition: 0, expectedNext: 0, next: 1, publishedThrough: 0, accepted: [row], rejected: [], newestPerPatient: [row] };
+    await expect(platform.master.commitBatch({ ...batch, epoch: '1.00000001.1' })).rejects.toMatchObject({ code: 'EPOCH_CHANGED', retriable: true });
+    expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(0);
+    await platform.master.commitBatch({ ...batch, epoch: pos.epoch });
+    expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(1);
   });
 });

@@ -7,6 +7,8 @@ import type { BatchCommit, DeadLetters, IntakeLog, IdentityCache, IdentityStore,
  */
 export class FakeMaster implements MasterStore, IdentityStore {
   positions = new Map<number, { next: number; published: number }>();
+  /** The database's epoch (see PartitionPosition.epoch). */
+  epoch = 'e1';
   log: BatchCommit['accepted'][number][] = [];
   rejected: RejectedRow[] = [];
   state = new Map<string, { color: string; eventTimeMs: number; offset: number; rev: number }>();
@@ -20,11 +22,12 @@ export class FakeMaster implements MasterStore, IdentityStore {
 
   async position(_t: string, p: number, initial: number): Promise<PartitionPosition> {
     if (!this.positions.has(p)) this.positions.set(p, { next: initial, published: initial });
-    return { ...this.positions.get(p)! };
+    return { ...this.positions.get(p)!, epoch: this.epoch };
   }
 
   async commitBatch(b: BatchCommit): Promise<PublicItem[]> {
     const pos = this.positions.get(b.partition);
+    if (b.epoch !== this.epoch) throw new IngestError('EPOCH_CHANGED', 'the master store epoch moved', { retriable: true });
     if (this.failNext) {
       const err = this.failNext;
       this.failNext = undefined;
@@ -61,6 +64,15 @@ export class FakeMaster implements MasterStore, IdentityStore {
     });
   }
 
+  /** As a restore to an empty database: every identity, record, state and position is gone. */
+  restoreTo(_empty: 0): void {
+    this.positions.clear();
+    this.log = [];
+    this.rejected = [];
+    this.state.clear();
+    this.ids.clear();
+  }
+
   async rejectedForRange(_t: string, _p: number, from: number, to: number): Promise<RejectedRow[]> {
     return this.rejected.filter((r) => r.offset >= from && r.offset < to);
   }
@@ -91,13 +103,13 @@ export class FakeMaster implements MasterStore, IdentityStore {
 export class FakeCache implements IdentityCache {
   map = new Map<string, string>();
   failing = false;
-  async getMany(keys: readonly string[]) {
+  async getMany(namespace: string, keys: readonly string[]) {
     if (this.failing) throw new Error('cache down');
-    return keys.map((k) => this.map.get(k) ?? null);
+    return keys.map((k) => this.map.get(`${namespace}:${k}`) ?? null);
   }
-  async putMany(entries: ReadonlyMap<string, string>) {
+  async putMany(namespace: string, entries: ReadonlyMap<string, string>) {
     if (this.failing) throw new Error('cache down');
-    for (const [k, v] of entries) this.map.set(k, v);
+    for (const [k, v] of entries) this.map.set(`${namespace}:${k}`, v);
   }
 }
 
