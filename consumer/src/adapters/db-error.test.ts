@@ -8,6 +8,8 @@ describe('dbError', () => {
     ['the driver lost the connection (no code)', { message: 'Connection terminated unexpectedly' }, true, 'DB_CONNECTION'],
     ['admin shutdown (57P01)', { code: '57P01' }, true, 'DB_57P01'],
     ['serialization failure (40001)', { code: '40001' }, true, 'DB_40001'],
+    ['a statement over its timeout (57014)', { code: '57014' }, true, 'DB_57014'],
+    ['the client-side query timeout (no code)', { message: 'Query read timeout' }, true, 'DB_CONNECTION'],
     ['unique violation (23505)', { code: '23505' }, false, 'DB_23505', false],
     ['invalid byte sequence (22021)', { code: '22021' }, false, 'DB_22021', true],
     ['a check constraint (23514)', { code: '23514' }, false, 'DB_23514', true],

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { parseConsumerConfig, pgPoolOptions } from './config.js';
+
+const base = { IDENTITY_HMAC_SECRET: 'x'.repeat(32) };
+
+describe('consumer configuration', () => {
+  it('bounds every database I/O by default (connect, statement, client read, idle transaction)', () => {
+    const o = pgPoolOptions(parseConsumerConfig(base));
+    expect(o).toEqual({ connectionTimeoutMillis: 5_000, statement_timeout: 30_000, query_timeout: 35_000, idle_in_transaction_session_timeout: 60_000 });
+  });
+
+  it('takes the bounds from the environment', () => {
+    const cfg = parseConsumerConfig({ ...base, PG_STATEMENT_TIMEOUT_MS: '2000', CONNECT_TIMEOUT_MS: '750', REDIS_COMMAND_TIMEOUT_MS: '300', DYNAMODB_REQUEST_TIMEOUT_MS: '900' });
+    expect(pgPoolOptions(cfg)).toMatchObject({ connectionTimeoutMillis: 750, statement_timeout: 2000 });
+    expect([cfg.REDIS_COMMAND_TIMEOUT_MS, cfg.DYNAMODB_REQUEST_TIMEOUT_MS]).toEqual([300, 900]);
+  });
+
+  it('refuses a bound of zero, which would mean no bound', () => {
+    expect(() => parseConsumerConfig({ ...base, PG_STATEMENT_TIMEOUT_MS: '0' })).toThrow(/PG_STATEMENT_TIMEOUT_MS/);
+  });
+});
