@@ -95,6 +95,13 @@ validate: start ## The seed's acceptance test: N records (default 1,000,000), PA
 bench: build up ## Benchmark: small and 20 KB records, CPU per record, freshness, vs raw COPY.
 	scripts/bench.sh
 
+##@ Operations
+
+.PHONY: replay
+replay: build ## Re-send rejected records to the intake topic, once (REASON=, PARTITION=, FROM=, TO=, LIMIT=, DRY_RUN=1).
+	node consumer/dist/replay-main.js $(foreach r,$(REASON),--reason $(r)) $(foreach p,$(PARTITION),--partition $(p)) \
+	  $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) $(if $(LIMIT),--limit $(LIMIT)) $(if $(DRY_RUN),--dry-run)
+
 ##@ Kubernetes
 
 .PHONY: synth

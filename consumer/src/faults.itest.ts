@@ -181,3 +181,47 @@ describe('upstream producers compress', () => {
     expect(await platform.count('SELECT count(*) AS n FROM ingest.rejected_record WHERE topic = $1', [topic])).toBe(0);
   });
 });
+
+describe('rejects go where they can be replayed', () => {
+  const replayMain = fileURLToPath(new URL('../dist/replay-main.js', import.meta.url));
+  const replay = async (topic: string, args: string[]) => {
+    const { stdout } = await promisify(execFile)(process.execPath, [replayMain, ...args, '--json'], {
+      env: { ...process.env, INTAKE_TOPIC: topic, DATABASE_URL: env.appDb, KAFKA_BROKERS: env.brokers.join(','), LOG_LEVEL: 'warn' },
+      timeout: 60_000,
+    });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as { sent: number; byReason: Record<string, number> };
+  };
+  const endOffset = async (topic: string) => {
+    const admin = platform.kafka.admin();
+    await admin.connect();
+    const [p] = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    return Number(p!.high);
+  };
+
+  it('the chosen rejects are re-sent to the intake topic once, whatever the number of runs, and decoded again', async () => {
+    const topic = await platform.topic(1);
+    const badDate = Array.from({ length: 3 }, () => ({ ...record(), dateOfBirth: '2023-02-30' }));
+    await produce(topic, 0, [...Array.from({ length: 5 }, (_, i) => Buffer.from(`{"v":1,"oops":${i}`)), ...badDate, ...Array.from({ length: 10 }, () => record())]);
+    const c = await consumer(topic);
+    await until('18 offsets stored', () => nextOffset(topic, 0), (n) => n === 18);
+    await c.stop();
+    running.splice(running.indexOf(c), 1);
+
+    expect(await replay(topic, ['--reason', 'invalid_date', '--dry-run'])).toMatchObject({ sent: 3, byReason: { 'invalid_date:dateOfBirth': 3 } });
+    expect(await endOffset(topic)).toBe(18);
+    expect(await replay(topic, ['--reason', 'invalid_date'])).toMatchObject({ sent: 3 });
+    expect(await endOffset(topic)).toBe(21);
+    expect(await replay(topic, ['--reason', 'invalid_date'])).toMatchObject({ sent: 0 });
+    expect(await endOffset(topic)).toBe(21);
+
+    // Still invalid (no upstream fix here): decoded again, rejected again with the same reason and bytes.
+    await consumer(topic);
+    await until('21 offsets stored', () => nextOffset(topic, 0), (n) => n === 21);
+    const r = await platform.admin.query<{ n: string; values: string }>(
+      "SELECT count(*) AS n, count(DISTINCT raw_value) AS values FROM ingest.rejected_record WHERE topic = $1 AND reason = 'invalid_date:dateOfBirth'",
+      [topic],
+    );
+    expect([Number(r.rows[0]!.n), Number(r.rows[0]!.values)]).toEqual([6, 3]);
+  });
+});

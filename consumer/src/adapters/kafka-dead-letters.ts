@@ -48,9 +48,9 @@ export class KafkaDeadLetters implements DeadLetters {
 }
 
 /** Splits rows, in order, into runs of at most `maxBytes` (a larger row goes alone). */
-export function chunkByBytes(rows: readonly RejectedRow[], maxBytes: number): RejectedRow[][] {
-  const chunks: RejectedRow[][] = [];
-  let current: RejectedRow[] = [];
+export function chunkByBytes<R extends Pick<RejectedRow, 'key' | 'value' | 'reason'>>(rows: readonly R[], maxBytes: number): R[][] {
+  const chunks: R[][] = [];
+  let current: R[] = [];
   let bytes = 0;
   for (const r of rows) {
     const size = (r.key?.length ?? 0) + (r.value?.length ?? 0) + r.reason.length + RECORD_OVERHEAD;
