@@ -74,7 +74,7 @@ export function computeStatus(x: StatusInput): IngestPipelineStatus {
   else if (x.applyError) set({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: x.applyError });
   else if (x.lagError) set({ type: 'Degraded', status: 'True', reason: 'LagUnavailable', message: x.lagError });
   else if (decision && decision.stuckPartitions.length > 0)
-    set({ type: 'Degraded', status: 'True', reason: 'StuckPartitions', message: `partitions ${decision.stuckPartitions.join(', ')} have lag that does not move (poison record or stuck consumer)` });
+    set({ type: 'Degraded', status: 'True', reason: 'StuckPartitions', message: `partitions ${decision.stuckPartitions.join(', ')} have lag that does not move (a stalled partition: see the consumers' intake_partition_stalled and docs/operations.md)` });
   else if (decision && decision.drainSeconds === undefined && decision.totalLag > 0)
     set({ type: 'Degraded', status: 'True', reason: 'CapacityExceeded', message: `${decision.replicas} replicas at ${Math.round(decision.ratePerReplica)} rec/s each cannot keep up with ${Math.round(decision.arrivalRate)} rec/s` });
   else set({ type: 'Degraded', status: 'False', reason: 'AsExpected', message: x.hpaToleranceIgnored ? 'the HPA ignores behavior.*.tolerance; steps are chosen to clear its 10% band' : '' });

@@ -88,6 +88,66 @@ describe('Lease leader election', () => {
     expect(events).toEqual(['a+']);
   });
 
+  /** A lease whose writes wait until `release()`: a round is in flight while the test acts. */
+  const gatedStore = () => {
+    const store = new MemoryLease();
+    let gate: Promise<void> = Promise.resolve();
+    let open = () => {};
+    const gated: LeaseStore = {
+      get: () => store.get(),
+      create: async (r) => {
+        await gate;
+        return store.create(r);
+      },
+      update: async (r) => {
+        await gate;
+        return store.update(r);
+      },
+    };
+    return {
+      store,
+      gated,
+      hold: () => {
+        gate = new Promise((r) => (open = r));
+      },
+      release: () => open(),
+    };
+  };
+  const flush = () => new Promise((r) => setTimeout(r, 5));
+
+  it('stop during the first acquisition in flight still leaves the lease free', async () => {
+    const { store, gated, hold, release } = gatedStore();
+    hold();
+    const a = new LeaderElector(gated, { identity: 'a' }, new FakeClock(0), log);
+    a.run({ onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
+    await flush(); // the create is waiting at the gate
+    const stopping = a.stop();
+    release();
+    await stopping;
+    expect(store.rec?.holderIdentity ?? '').toBe('');
+  });
+
+  it('stop during a renewal in flight releases the lease instead of losing to the renewal', async () => {
+    const { store, gated, hold, release } = gatedStore();
+    const pending: (() => void)[] = [];
+    const timers = { setTimeout: (fn: () => void) => pending.push(fn), clearTimeout: () => undefined };
+    const clock = new FakeClock(0);
+    const a = new LeaderElector(gated, { identity: 'a' }, clock, log, timers);
+    a.run({ onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
+    await flush();
+    expect(a.isLeader).toBe(true);
+    hold();
+    clock.advance(2000);
+    pending.shift()!(); // the renewal round starts and waits at the gate
+    await flush();
+    const stopping = a.stop();
+    release();
+    await stopping;
+    expect(store.rec?.holderIdentity).toBe('');
+    const b = new LeaderElector(store, { identity: 'b' }, clock, log);
+    expect(await b.tryAcquireOrRenew()).toBe(true); // at once, no lease duration to wait
+  });
+
   it('stops leading when it cannot renew within the renew deadline', async () => {
     const store = new MemoryLease();
     const clock = new FakeClock(0);

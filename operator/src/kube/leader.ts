@@ -11,7 +11,8 @@ import { realTimers, type Timers } from '../controller/queue.js';
  * - every write carries the resourceVersion read, so two candidates cannot both win a round;
  * - the leader renews every `retryPeriodMs`; one that cannot renew within `renewDeadlineMs`
  *   (shorter than the lease) stops leading before anyone else may take over;
- * - on a clean stop the leader releases the lease (holder emptied) so a successor need not wait.
+ * - on a clean stop the leader waits for a round in flight, then releases the lease (holder
+ *   emptied, re-read and retried on a conflict) so a successor need not wait a lease duration.
  */
 
 export interface LeaseRecord {
@@ -68,6 +69,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer: unknown;
+  /** The round in flight, if any: `stop` waits for it before releasing. */
+  private inflight: Promise<void> | undefined;
   private readonly durationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -162,24 +165,39 @@ export class LeaderElector {
         this.log.error({ holder: this.opts.identity }, 'lost the lease: stopped leading');
         cb.onStoppedLeading();
       }
-      if (!this.stopped) this.timer = this.timers.setTimeout(() => void round(), this.retryMs);
+      if (!this.stopped) this.timer = this.timers.setTimeout(start, this.retryMs);
     };
-    void round();
+    const start = () => {
+      this.inflight = round().finally(() => {
+        this.inflight = undefined;
+      });
+    };
+    start();
   }
 
-  /** Stops the rounds and, if leading, releases the lease. */
+  /**
+   * Stops the rounds and releases the lease if this replica holds it: after the round in flight
+   * (which may have just acquired or renewed it), from a fresh read, retried on a conflict.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    if (!this.leading) return;
+    await this.inflight?.catch(() => undefined);
     this.leading = false;
-    const r = this.observed;
-    if (r?.holderIdentity !== this.opts.identity) return;
-    try {
-      const now = this.clock.now();
-      await this.store.update({ ...r, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) });
-    } catch (e) {
-      this.log.warn({ err: e }, 'cannot release the lease');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const r = await this.store.get();
+        if (r?.holderIdentity !== this.opts.identity) return;
+        await this.store.update({ ...r, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.clock.now()) });
+        this.log.info({ holder: this.opts.identity }, 'released the lease');
+        return;
+      } catch (e) {
+        if (!(e instanceof LeaseConflict)) {
+          this.log.warn({ err: e }, 'cannot release the lease');
+          return;
+        }
+      }
     }
+    this.log.warn('cannot release the lease: it kept changing');
   }
 }
