@@ -101,6 +101,21 @@ describe('resume from the master store, never skip a gap', () => {
     expect(await stored(topic, 0)).toEqual({ n: 350, distinct: 350, max: 349 });
   });
 
+  it('and when no record arrives after the restore, the partition still goes back on assignment', async () => {
+    const topic = await platform.topic(1);
+    const records = Array.from({ length: 300 }, () => record());
+    await produce(topic, 0, records);
+    await platform.processor(topic, platform.pgPublic()).process(0, asMessages(0, records.slice(0, 200)));
+    const group = `itest-${randomUUID().slice(0, 8)}`;
+    const admin = platform.kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '300' }] });
+    await admin.disconnect();
+    running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
+    await until('offset 300 stored', () => nextOffset(topic, 0), (n) => n === 300);
+    expect(await stored(topic, 0)).toEqual({ n: 300, distinct: 300, max: 299 });
+  });
+
   it('records that retention deleted behind the stored offset stop that partition loudly; the other partitions flow', async () => {
     const topic = await platform.topic(2);
     const records = Array.from({ length: 100 }, () => record());

@@ -66,6 +66,11 @@ export class BatchProcessor {
     },
   ) {}
 
+  /** Where the master store resumes a partition (undefined for one it never stored). */
+  storedNext(partition: number): Promise<number | undefined> {
+    return this.deps.master.storedNext(this.deps.topic, partition);
+  }
+
   /** Forgets cached positions (on rebalance): the next batch re-reads them from the master store. */
   forget(partition?: number): void {
     if (partition === undefined) this.#positions.clear();

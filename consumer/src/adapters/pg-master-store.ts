@@ -124,6 +124,11 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
 
   constructor(private readonly pool: Pool) {}
 
+  async storedNext(topic: string, partition: number): Promise<number | undefined> {
+    const r = await this.#query<{ next_offset: string }>('stored_next', 'SELECT next_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2', [topic, partition]);
+    return r.rows[0] ? Number(r.rows[0].next_offset) : undefined;
+  }
+
   async position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition> {
     const r = await this.#query<{ next_offset: string; published_offset: string; epoch: string }>('position', POSITION, [topic, partition, initialOffset]);
     const row = r.rows[0];

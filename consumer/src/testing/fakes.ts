@@ -20,6 +20,10 @@ export class FakeMaster implements MasterStore, IdentityStore {
   failNext: Error | undefined;
   #seq = 0;
 
+  async storedNext(_t: string, p: number): Promise<number | undefined> {
+    return this.positions.get(p)?.next;
+  }
+
   async position(_t: string, p: number, initial: number): Promise<PartitionPosition> {
     if (!this.positions.has(p)) this.positions.set(p, { next: initial, published: initial });
     return { ...this.positions.get(p)!, epoch: this.epoch };
