@@ -116,6 +116,29 @@ describe('resume from the master store, never skip a gap', () => {
     expect(await stored(topic, 0)).toEqual({ n: 300, distinct: 300, max: 299 });
   });
 
+  it('a batch committed by a consumer that died before its public write is published by the next owner, even if no record follows', async () => {
+    const topic = await platform.topic(1);
+    const records = Array.from({ length: 50 }, () => record('violet'));
+    await produce(topic, 0, records);
+    const store = platform.pgPublic();
+    const dying = Object.assign(Object.create(store) as typeof store, {
+      put: async () => {
+        throw new Error('killed between the commit and the public write');
+      },
+    });
+    await expect(platform.processor(topic, dying).process(0, asMessages(0, records))).rejects.toThrow(/killed/);
+    const pids = (await platform.admin.query<{ patient_id: string }>('SELECT patient_id FROM ingest.intake_log WHERE topic = $1', [topic])).rows.map((r) => r.patient_id);
+    expect(pids).toHaveLength(50);
+    expect((await store.get(pids)).size).toBe(0);
+    const group = `itest-${randomUUID().slice(0, 8)}`;
+    const admin = platform.kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '50' }] });
+    await admin.disconnect();
+    running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
+    await until('the 50 patients published', async () => (await store.get(pids)).size, (n) => n === 50, 30_000);
+  });
+
   it('records that retention deleted behind the stored offset stop that partition loudly; the other partitions flow', async () => {
     const topic = await platform.topic(2);
     const records = Array.from({ length: 100 }, () => record());

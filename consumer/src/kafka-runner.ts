@@ -33,16 +33,17 @@ export async function runConsumer(consumer: Consumer, processor: BatchProcessor,
     processor.forget();
     log.info({ assignment: e.payload.memberAssignment }, 'joined group');
     // The master store decides where a partition resumes, not Kafka's (advisory) committed offset:
-    // a database restored behind Kafka is read again from its stored offset even if no new record
-    // ever arrives. (A batch fetched before the seek lands is handled by the processor: below the
-    // stored offset it is skipped, above it the partition goes back.)
+    // a database restored behind Kafka is read again from its stored offset, and what a previous
+    // owner committed but did not publish is published, even if no new record ever arrives. (A
+    // batch fetched before the seek lands is handled by the processor: below the stored offset it
+    // is skipped, above it the partition goes back; a pending range is published by either.)
     const assigned = e.payload.memberAssignment[o.topic] ?? [];
     void Promise.all(
       assigned.map(async (partition) => {
-        const next = await processor.storedNext(partition);
+        const next = await processor.resume(partition);
         if (next !== undefined) consumer.seek({ topic: o.topic, partition, offset: String(next) });
       }),
-    ).catch((err: unknown) => log.warn({ err }, 'cannot read the stored offsets on assignment; batches will find them'));
+    ).catch((err: unknown) => log.warn({ err }, 'cannot resume partitions on assignment; their next batches will'));
   });
   await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
   await consumer.run({

@@ -75,8 +75,8 @@ export interface BatchCommit {
 }
 
 export interface MasterStore {
-  /** The partition's stored next offset, if it has one (read only). */
-  storedNext(topic: string, partition: number): Promise<number | undefined>;
+  /** The partition's stored position, if it has one (read only). */
+  storedPosition(topic: string, partition: number): Promise<PartitionPosition | undefined>;
   /** Loads the partition's stored position, creating it at `initialOffset` if there is none. */
   position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition>;
   /**

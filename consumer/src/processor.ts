@@ -66,9 +66,29 @@ export class BatchProcessor {
     },
   ) {}
 
-  /** Where the master store resumes a partition (undefined for one it never stored). */
-  storedNext(partition: number): Promise<number | undefined> {
-    return this.deps.master.storedNext(this.deps.topic, partition);
+  /**
+   * On assignment: publishes what a previous owner committed but did not publish (it may have
+   * died between the two, and no further record may ever arrive to trigger it), and returns where
+   * the master store resumes the partition (undefined for one it never stored). Leaves the cached
+   * position alone: the partition's next batch reads it afresh.
+   */
+  async resume(partition: number): Promise<number | undefined> {
+    const stored = await this.deps.master.storedPosition(this.deps.topic, partition);
+    if (stored === undefined) return undefined;
+    if (stored.published < stored.next) await this.#publishCommitted(partition, stored.published, stored.next);
+    return stored.next;
+  }
+
+  /** Publishes the current state of the patients of [from, to), and the range's rejects. */
+  async #publishCommitted(partition: number, from: number, to: number): Promise<void> {
+    const { topic, master, publicStore } = this.deps;
+    const items = await master.publicStateForRange(topic, partition, from, to);
+    await publicStore.put(items);
+    const rejects = await master.rejectedForRange(topic, partition, from, to);
+    await this.#deadLetter(partition, rejects);
+    await master.markPublished(topic, partition, to);
+    this.deps.metrics.republished.inc(items.length);
+    this.deps.log.info({ partition, from, to, items: items.length, rejects: rejects.length }, 'republished committed records');
   }
 
   /** Forgets cached positions (on rebalance): the next batch re-reads them from the master store. */
@@ -230,7 +250,7 @@ export class BatchProcessor {
   }
 
   async #position(partition: number, firstOffset: number): Promise<Tracked> {
-    const { topic, master, publicStore } = this.deps;
+    const { topic, master } = this.deps;
     let pos = this.#positions.get(partition);
     if (pos === undefined) {
       const stored = await master.position(topic, partition, firstOffset);
@@ -240,13 +260,7 @@ export class BatchProcessor {
       // Committed batches whose public and DLQ writes did not happen: a previous owner crashed
       // between the two, or our own write failed and the batch is being retried. Publish the
       // current state of the patients they touched, and their rejects, before going on.
-      const items = await master.publicStateForRange(topic, partition, pos.publishedThrough, pos.next);
-      await publicStore.put(items);
-      const rejects = await master.rejectedForRange(topic, partition, pos.publishedThrough, pos.next);
-      await this.#deadLetter(partition, rejects);
-      await master.markPublished(topic, partition, pos.next);
-      this.deps.metrics.republished.inc(items.length);
-      this.deps.log.info({ partition, from: pos.publishedThrough, to: pos.next, items: items.length, rejects: rejects.length }, 'republished committed records');
+      await this.#publishCommitted(partition, pos.publishedThrough, pos.next);
       pos = { ...pos, published: pos.next, publishedThrough: pos.next };
     }
     this.#positions.set(partition, pos);

@@ -124,9 +124,14 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
 
   constructor(private readonly pool: Pool) {}
 
-  async storedNext(topic: string, partition: number): Promise<number | undefined> {
-    const r = await this.#query<{ next_offset: string }>('stored_next', 'SELECT next_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2', [topic, partition]);
-    return r.rows[0] ? Number(r.rows[0].next_offset) : undefined;
+  async storedPosition(topic: string, partition: number): Promise<PartitionPosition | undefined> {
+    const r = await this.#query<{ next_offset: string; published_offset: string; epoch: string }>(
+      'stored_position',
+      'SELECT next_offset, published_offset, ingest.cache_epoch() AS epoch FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2',
+      [topic, partition],
+    );
+    const row = r.rows[0];
+    return row ? { next: Number(row.next_offset), published: Number(row.published_offset), epoch: row.epoch } : undefined;
   }
 
   async position(topic: string, partition: number, initialOffset: number): Promise<PartitionPosition> {

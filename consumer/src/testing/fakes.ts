@@ -20,8 +20,9 @@ export class FakeMaster implements MasterStore, IdentityStore {
   failNext: Error | undefined;
   #seq = 0;
 
-  async storedNext(_t: string, p: number): Promise<number | undefined> {
-    return this.positions.get(p)?.next;
+  async storedPosition(_t: string, p: number): Promise<PartitionPosition | undefined> {
+    const pos = this.positions.get(p);
+    return pos ? { ...pos, epoch: this.epoch } : undefined;
   }
 
   async position(_t: string, p: number, initial: number): Promise<PartitionPosition> {

@@ -41,6 +41,9 @@ export class TestPlatform {
 
   static async connect(): Promise<TestPlatform> {
     const p = new TestPlatform();
+    // An idle connection dropped by a server restart (the fault suite restarts PostgreSQL) is
+    // replaced on the next query; without a listener node-postgres would crash the process.
+    for (const pool of [p.app, p.admin, p.publicPool]) pool.on('error', () => {});
     try {
       await p.admin.query('SELECT 1');
       await p.redis.connect();

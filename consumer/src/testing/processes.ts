@@ -13,6 +13,8 @@ export interface ConsumerProcessOptions {
   readonly publicStore: 'postgres' | 'dynamodb';
   readonly publicTable?: string;
   readonly extraEnv?: Record<string, string>;
+  /** Keep every line the process writes (default: the last 200 chunks). */
+  readonly fullLog?: boolean;
 }
 
 export class ConsumerProcess {
@@ -28,7 +30,7 @@ export class ConsumerProcess {
     this.#exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     const keep = (b: Buffer) => {
       this.#log.push(b.toString());
-      if (this.#log.length > 200) this.#log.shift();
+      if (!options.fullLog && this.#log.length > 200) this.#log.shift();
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
