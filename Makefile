@@ -97,6 +97,10 @@ bench: build up ## Benchmark: small and 20 KB records, CPU per record, freshness
 
 ##@ Operations
 
+.PHONY: chaos
+chaos: build up ## The fault suite: kill -9, restarts, flush, rebalance storm, rollback, poison mix; exact counts.
+	node loadgen/dist/chaos/main.js
+
 .PHONY: replay
 replay: build ## Re-send rejected records to the intake topic, once (REASON=, PARTITION=, FROM=, TO=, LIMIT=, DRY_RUN=1).
 	node consumer/dist/replay-main.js $(foreach r,$(REASON),--reason $(r)) $(foreach p,$(PARTITION),--partition $(p)) \

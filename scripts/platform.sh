@@ -8,6 +8,8 @@
 #   scripts/platform.sh status   one line per server (exit 0 if all run, 3 otherwise)
 #   scripts/platform.sh reset    down, then delete the servers' data and logs (Kafka jars kept)
 #   scripts/platform.sh env      the endpoints as export lines: eval "$(scripts/platform.sh env)"
+#   scripts/platform.sh restart SERVICE   stop one server and start it again, data kept (the fault
+#                                suite's restarts: kafka, postgres, redis or dynalite)
 #
 # Environment: KAFKA_HEAP (default 1g), PLATFORM_START_TIMEOUT (s, default 120),
 # PLATFORM_STOP_TIMEOUT (s, default 20), INTAKE_TOPIC, DLQ_TOPIC, PARTITIONS, PUBLIC_TABLE,
@@ -701,8 +703,38 @@ cmd_reset() {
   done
 }
 
+cmd_restart() { # service
+  local svc="${1:-}" pid
+  mkdir -p "$RUN_DIR"
+  take_lock
+  case "$svc" in
+    postgres)
+      stop_postgres
+      wait_port_closed "$PG_PORT" postgres || die "postgres did not stop"
+      start_postgres
+      ;;
+    kafka | redis | dynalite)
+      if pid="$(running_pid "$svc")"; then
+        say "stopping $svc (pid $pid)"
+        stop_pid "$svc" "$pid"
+      fi
+      rm -f "$(pid_file "$svc")"
+      wait_port_closed "$(port_of "$svc")" "$svc" || die "$svc did not stop"
+      if [[ $svc == kafka ]]; then
+        wait_port_closed "$KAFKA_CONTROLLER_PORT" "kafka controller" || die "kafka did not stop"
+        start_kafka
+        wait_until kafka "TCP $HOST:$KAFKA_PORT" port_open "$KAFKA_PORT"
+      else
+        "start_$svc"
+      fi
+      ;;
+    *) die "restart: name one of kafka, postgres, redis, dynalite" ;;
+  esac
+  say "$svc restarted"
+}
+
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -712,6 +744,7 @@ main() {
     status) print_status || exit 3 ;;
     reset) cmd_reset ;;
     env) print_env ;;
+    restart) cmd_restart "${2:-}" ;;
     -h | --help | help) usage ;;
     *)
       usage >&2

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
+import { TestPlatform } from '@clinical-ingest/consumer/testing';
+import { formatChaosTable, runScenario, scenarios, type ScenarioResult } from './run.js';
+
+/**
+ * `make chaos`: the fault suite on the local platform (`make up`; it starts its own consumers on
+ * fresh topics). CHAOS_RECORDS (default 20000) records per scenario at CHAOS_RATE (default 4000)
+ * records/s; CHAOS_SCENARIOS picks scenarios by a part of their name (comma list). Prints the
+ * table and exits non-zero if any scenario lost, doubled or split anything, left the public store
+ * unequal to the master, or let the canary PHI out.
+ */
+async function main(): Promise<void> {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const records = Number(process.env['CHAOS_RECORDS'] ?? 20_000);
+  const rate = Number(process.env['CHAOS_RATE'] ?? 4_000);
+  const pick = (process.env['CHAOS_SCENARIOS'] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const chosen = scenarios().filter((s) => pick.length === 0 || pick.some((p) => s.name.toLowerCase().includes(p)));
+  const platform = await TestPlatform.connect();
+  const results: ScenarioResult[] = [];
+  try {
+    for (const s of chosen) {
+      console.log(`chaos: ${s.name} …`);
+      results.push(await runScenario(s, { platform, root, records, rate, partitions: 6, log: (line) => console.log(`chaos: ${line}`) }));
+    }
+  } finally {
+    await platform.close();
+  }
+  console.log(`\n${formatChaosTable(results)}\n`);
+  const failed = results.filter((r) => !r.pass).length;
+  console.log(failed === 0 ? `chaos: PASS (${results.length} scenarios)` : `chaos: FAIL (${failed} of ${results.length} scenarios)`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error(`chaos: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
