@@ -29,7 +29,7 @@ export interface DynamoPublicStoreOptions {
  * a long batch keeps writing after the new owner re-published; a backfill runs beside the
  * consumers; an upstream producer may key one person two ways), so the store itself orders the
  * writes. BatchWriteItem takes no condition, hence one PutItem per item, `concurrency` in flight
- * (docs/architecture.md gives what that costs on dynalite).
+ * (README, Performance: what that costs on dynalite; scripts/bench-dynamo-writes.mjs measures it).
  *
  * A call that fails returns only after every put it started has finished: a retried batch never
  * races writes of its own failed attempt.
