@@ -80,6 +80,16 @@ const nextOffset = (topic: string, partition: number) =>
     .query<{ next_offset: string }>('SELECT next_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2', [topic, partition])
     .then((r) => (r.rows[0] ? Number(r.rows[0].next_offset) : -1));
 
+/** A new consumer group whose Kafka offset of partition 0 is `offset` (what a previous owner committed). */
+async function groupCommittedAt(topic: string, offset: number): Promise<string> {
+  const group = `itest-${randomUUID().slice(0, 8)}`;
+  const admin = platform.kafka.admin();
+  await admin.connect();
+  await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: String(offset) }] });
+  await admin.disconnect();
+  return group;
+}
+
 const asMessages = (from: number, values: IntakeRecordWire[]): InboundMessage[] =>
   values.map((v, i) => ({ offset: from + i, key: null, value: encodeRecord(v), timestampMs: Date.now() }));
 
@@ -90,11 +100,7 @@ describe('resume from the master store, never skip a gap', () => {
     await produce(topic, 0, records.slice(0, 300));
     // The restored database holds offsets 0..199 only, while the group's Kafka offset says 300.
     await platform.processor(topic, platform.pgPublic()).process(0, asMessages(0, records.slice(0, 200)));
-    const group = `itest-${randomUUID().slice(0, 8)}`;
-    const admin = platform.kafka.admin();
-    await admin.connect();
-    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '300' }] });
-    await admin.disconnect();
+    const group = await groupCommittedAt(topic, 300);
     running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
     await produce(topic, 0, records.slice(300));
     await until('offset 350 stored', () => nextOffset(topic, 0), (n) => n === 350);
@@ -106,11 +112,7 @@ describe('resume from the master store, never skip a gap', () => {
     const records = Array.from({ length: 300 }, () => record());
     await produce(topic, 0, records);
     await platform.processor(topic, platform.pgPublic()).process(0, asMessages(0, records.slice(0, 200)));
-    const group = `itest-${randomUUID().slice(0, 8)}`;
-    const admin = platform.kafka.admin();
-    await admin.connect();
-    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '300' }] });
-    await admin.disconnect();
+    const group = await groupCommittedAt(topic, 300);
     running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
     await until('offset 300 stored', () => nextOffset(topic, 0), (n) => n === 300);
     expect(await stored(topic, 0)).toEqual({ n: 300, distinct: 300, max: 299 });
@@ -130,11 +132,7 @@ describe('resume from the master store, never skip a gap', () => {
     const pids = (await platform.admin.query<{ patient_id: string }>('SELECT patient_id FROM ingest.intake_log WHERE topic = $1', [topic])).rows.map((r) => r.patient_id);
     expect(pids).toHaveLength(50);
     expect((await store.get(pids)).size).toBe(0);
-    const group = `itest-${randomUUID().slice(0, 8)}`;
-    const admin = platform.kafka.admin();
-    await admin.connect();
-    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '50' }] });
-    await admin.disconnect();
+    const group = await groupCommittedAt(topic, 50);
     running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
     await until('the 50 patients published', async () => (await store.get(pids)).size, (n) => n === 50, 30_000);
   });

@@ -22,21 +22,25 @@ function rec(name: string, dob: string, color: string, eventOffsetMs = 0): Intak
 const msgs = (from: number, values: (IntakeRecordWire | string)[]): InboundMessage[] =>
   values.map((v, i) => ({ offset: from + i, key: null, value: typeof v === 'string' ? Buffer.from(v) : encodeRecord(v), timestampMs: NOW - 100 }));
 
+/** A processor over fakes; every port can be given, the others are fresh. */
+function newProcessor(d: { master: FakeMaster; cache?: FakeCache; pub?: FakePublic; dlq?: FakeDeadLetters; intakeLog?: FakeIntakeLog; metrics?: ConsumerMetrics }): BatchProcessor {
+  return new BatchProcessor({
+    topic: 't',
+    keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
+    resolver: new IdentityResolver(d.master, d.cache ?? new FakeCache()),
+    master: d.master,
+    publicStore: d.pub ?? new FakePublic(),
+    deadLetters: d.dlq ?? new FakeDeadLetters(),
+    intakeLog: d.intakeLog ?? new FakeIntakeLog(),
+    clock: { now: () => NOW },
+    metrics: d.metrics ?? new ConsumerMetrics(false),
+    log: createLogger('test', { level: 'silent' }),
+  });
+}
+
 describe('BatchProcessor', () => {
   let master: FakeMaster, cache: FakeCache, pub: FakePublic, dlq: FakeDeadLetters, processor: BatchProcessor;
-  const make = () =>
-    new BatchProcessor({
-      topic: 't',
-      keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
-      resolver: new IdentityResolver(master, cache),
-      master,
-      publicStore: pub,
-      deadLetters: dlq,
-      intakeLog: new FakeIntakeLog(),
-      clock: { now: () => NOW },
-      metrics: new ConsumerMetrics(false),
-      log: createLogger('test', { level: 'silent' }),
-    });
+  const make = () => newProcessor({ master, cache, pub, dlq });
   beforeEach(() => {
     master = new FakeMaster();
     cache = new FakeCache();
@@ -126,19 +130,7 @@ describe('BatchProcessor', () => {
 
 describe('BatchProcessor: nothing blocks, nothing is skipped, rejects reach the DLQ once', () => {
   let master: FakeMaster, cache: FakeCache, pub: FakePublic, dlq: FakeDeadLetters, log: FakeIntakeLog, metrics: ConsumerMetrics;
-  const make = () =>
-    new BatchProcessor({
-      topic: 't',
-      keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
-      resolver: new IdentityResolver(master, cache),
-      master,
-      publicStore: pub,
-      deadLetters: dlq,
-      intakeLog: log,
-      clock: { now: () => NOW },
-      metrics,
-      log: createLogger('test', { level: 'silent' }),
-    });
+  const make = () => newProcessor({ master, cache, pub, dlq, intakeLog: log, metrics });
   beforeEach(() => {
     master = new FakeMaster();
     cache = new FakeCache();
@@ -236,18 +228,7 @@ describe('BatchProcessor: records keyed other than by identity', () => {
   it('are stored, and counted', async () => {
     const master = new FakeMaster();
     const metrics = new ConsumerMetrics(false);
-    const processor = new BatchProcessor({
-      topic: 't',
-      keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
-      resolver: new IdentityResolver(master, new FakeCache()),
-      master,
-      publicStore: new FakePublic(),
-      deadLetters: new FakeDeadLetters(),
-      intakeLog: new FakeIntakeLog(),
-      clock: { now: () => NOW },
-      metrics,
-      log: createLogger('test', { level: 'silent' }),
-    });
+    const processor = newProcessor({ master, metrics });
     const [right, wrong, none] = [rec('Ada Lovelace', '1965-12-10', 'red'), rec('Ada Lovelace', '1965-12-10', 'blue', 10), rec('Ada Lovelace', '1965-12-10', 'green', 20)];
     const key = Buffer.from(partitionKey(identityOf(' ADA lovelace', '1965-12-10')));
     const out = await processor.process(0, [
@@ -265,19 +246,7 @@ describe('BatchProcessor: the identity cache is tied to the database it caches',
   it('after a restore (a new database epoch) no cached patient ID is trusted: one person keeps one ID the store holds', async () => {
     const master = new FakeMaster();
     const cache = new FakeCache();
-    const make = () =>
-      new BatchProcessor({
-        topic: 't',
-        keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
-        resolver: new IdentityResolver(master, cache),
-        master,
-        publicStore: new FakePublic(),
-        deadLetters: new FakeDeadLetters(),
-        intakeLog: new FakeIntakeLog(),
-        clock: { now: () => NOW },
-        metrics: new ConsumerMetrics(false),
-        log: createLogger('test', { level: 'silent' }),
-      });
+    const make = () => newProcessor({ master, cache });
     const processor = make();
     await processor.process(0, msgs(0, [rec('Ada Lovelace', '1965-12-10', 'red')]));
     const first = master.log[0]!.patientId;

@@ -72,48 +72,33 @@ async function platformRestart(root: string, service: string): Promise<void> {
   await promisify(execFile)(`${root}/scripts/platform.sh`, ['restart', service], { timeout: 180_000 });
 }
 
+/** Two consumers, the records sent at the scenario's rate, and `strike` once `share` of them is stored. */
+const strikeAt =
+  (share: number, strike: (ctx: Context) => Promise<void>): Scenario['run'] =>
+  async (ctx) => {
+    await ctx.start(2);
+    const producing = ctx.produce(ctx.records);
+    await ctx.until(share);
+    await strike(ctx);
+    await producing;
+  };
+
 /** The fault suite's scenarios, in the order they run. */
 export function scenarios(): Scenario[] {
-  const steady: Scenario['run'] = async (ctx) => {
-    await ctx.start(2);
-    await ctx.produce(ctx.records);
-  };
   return [
-    { name: 'poison mix, no fault', run: steady },
+    { name: 'poison mix, no fault', run: strikeAt(0, async () => {}) },
     {
       name: 'consumer kill -9 mid-batch, three times',
-      run: async (ctx) => {
-        await ctx.start(2);
-        const producing = ctx.produce(ctx.records);
+      run: strikeAt(0.2, async (ctx) => {
         for (const share of [0.2, 0.45, 0.7]) {
           await ctx.until(share);
-          const victim = ctx.consumers.shift()!;
-          await victim.kill();
+          await ctx.consumers.shift()!.kill();
           await ctx.start(1);
         }
-        await producing;
-      },
+      }),
     },
-    {
-      name: 'Redis FLUSHALL mid-run',
-      run: async (ctx) => {
-        await ctx.start(2);
-        const producing = ctx.produce(ctx.records);
-        await ctx.until(0.4);
-        await ctx.o.platform.redis.flushall();
-        await producing;
-      },
-    },
-    {
-      name: 'PostgreSQL restart mid-run',
-      run: async (ctx) => {
-        await ctx.start(2);
-        const producing = ctx.produce(ctx.records);
-        await ctx.until(0.4);
-        await platformRestart(ctx.o.root, 'postgres');
-        await producing;
-      },
-    },
+    { name: 'Redis FLUSHALL mid-run', run: strikeAt(0.4, async (ctx) => void (await ctx.o.platform.redis.flushall())) },
+    { name: 'PostgreSQL restart mid-run', run: strikeAt(0.4, (ctx) => platformRestart(ctx.o.root, 'postgres')) },
     {
       name: 'Kafka broker restart mid-run',
       run: async (ctx) => {
@@ -128,26 +113,19 @@ export function scenarios(): Scenario[] {
     },
     {
       name: 'rebalance storm 2 → 6 → 2 consumers',
-      run: async (ctx) => {
-        await ctx.start(2);
-        const producing = ctx.produce(ctx.records);
-        await ctx.until(0.2);
+      run: strikeAt(0.2, async (ctx) => {
         await ctx.start(4);
         await ctx.until(0.6);
         await Promise.all(ctx.consumers.splice(2).map((c) => c.stop()));
-        await producing;
-      },
+      }),
     },
     {
       name: 'database rolled back 100 records behind Kafka',
-      run: async (ctx) => {
-        await ctx.start(2);
-        await ctx.produce(ctx.records);
-        await ctx.until(1);
+      run: strikeAt(1, async (ctx) => {
         await Promise.all(ctx.consumers.splice(0).map((c) => c.stop()));
         await rollBack(ctx.o.platform, ctx.topic, 0, 100);
         await ctx.start(2);
-      },
+      }),
     },
   ];
 }
