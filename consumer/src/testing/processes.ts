@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { env, TEST_SECRET } from './platform.js';
 
@@ -36,7 +37,10 @@ export class ConsumerProcess {
     child.stderr?.on('data', keep);
   }
 
-  static async start(o: ConsumerProcessOptions): Promise<ConsumerProcess> {
+  static async start(requested: ConsumerProcessOptions): Promise<ConsumerProcess> {
+    // A port still held (by a consumer another run left behind, say) would answer /readyz for a
+    // process that never started: take the first free one from the port asked for.
+    const o = { ...requested, metricsPort: await firstFreePort(requested.metricsPort) };
     const child = spawn(process.execPath, [MAIN], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -63,12 +67,14 @@ export class ConsumerProcess {
       },
     });
     const p = new ConsumerProcess(child, o);
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`consumer exited with ${child.exitCode}:\n${p.log()}`);
       try {
         const r = await fetch(`http://127.0.0.1:${o.metricsPort}/readyz`);
-        if (r.ok) return p;
+        if (r.ok && child.exitCode === null) return p;
       } catch {
         /* not listening yet */
       }
@@ -101,6 +107,25 @@ export class ConsumerProcess {
     this.child.kill('SIGKILL');
     return this.#exit;
   }
+}
+
+/** Consumer processes still running: killed if this process exits first (no orphans after a crash). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** The first port from `from` that nothing listens on (127.0.0.1). */
+async function firstFreePort(from: number): Promise<number> {
+  for (let port = from; port < from + 200; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port from ${from} to ${from + 199}`);
 }
 
 let nextPort = 19500 + (process.pid % 200) * 2;
