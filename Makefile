@@ -16,6 +16,8 @@ PUBLIC_STORE ?= dynamodb
 # (README, Performance): the demo's DynamoDB-API leg measures what this machine carries and paces
 # itself to 70 % of it (`--rate carried`), with at most DEMO_DYNAMODB_N records.
 DEMO_DYNAMODB_N ?= 100000
+# Records per scenario of the fault suite (`make chaos`; `make test` runs it with 10,000).
+CHAOS_RECORDS ?= 20000
 export PARTITIONS PUBLIC_STORE CONSUMERS
 
 NPM_STAMP := node_modules/.package-lock.json
@@ -42,10 +44,11 @@ build: install ## Compile every package (tsc -b).
 	npx tsc -b
 
 .PHONY: test
-test: build up k8s-up ## Every test: unit; integration on the local platform; the operator on a local control plane.
+test: build up k8s-up ## Every test: unit; integration on the local platform; the operator on a local control plane; the fault suite.
 	npx vitest run --project unit
 	npx vitest run --project integration
 	$(MAKE) --no-print-directory test-k8s
+	$(MAKE) --no-print-directory chaos CHAOS_RECORDS=10000
 
 .PHONY: test-unit
 test-unit: build ## Unit tests only (no servers needed).
@@ -99,7 +102,7 @@ bench: build up ## Benchmark: small and 20 KB records, CPU per record, freshness
 
 .PHONY: chaos
 chaos: build up ## The fault suite: kill -9, restarts, flush, rebalance storm, rollback, poison mix; exact counts.
-	node loadgen/dist/chaos/main.js
+	CHAOS_RECORDS=$(CHAOS_RECORDS) node loadgen/dist/chaos/main.js
 
 .PHONY: replay
 replay: build ## Re-send rejected records to the intake topic, once (REASON=, PARTITION=, FROM=, TO=, LIMIT=, DRY_RUN=1).
