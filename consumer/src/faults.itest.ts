@@ -261,3 +261,28 @@ describe('rejects go where they can be replayed', () => {
     expect([Number(r.rows[0]!.n), Number(r.rows[0]!.values)]).toEqual([6, 3]);
   });
 });
+
+describe('rebalances', () => {
+  it('a rebalance storm counts no batch error: successful batches and rebalances are not failures', async () => {
+    const topic = await platform.topic(6);
+    const group = `itest-${randomUUID().slice(0, 8)}`;
+    const start = async () => {
+      const c = await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' });
+      running.push(c);
+      return c;
+    };
+    const first = await start();
+    const records = Array.from({ length: 12_000 }, () => record());
+    const producing = (async () => {
+      for (let i = 0; i < records.length; i += 1_000) {
+        await produce(topic, i % 6, records.slice(i, i + 1_000));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    const more = [await start(), await start()];
+    await producing;
+    await until('all stored', async () => (await stored(topic, 0)).n + (await Promise.all([1, 2, 3, 4, 5].map((p) => stored(topic, p)))).reduce((a, x) => a + x.n, 0), (n) => n === records.length, 60_000);
+    const errors = await Promise.all([first, ...more].map((c) => c.metric('intake_batch_errors_total')));
+    expect(errors).toEqual([0, 0, 0]);
+  });
+});

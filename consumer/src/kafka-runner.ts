@@ -9,6 +9,8 @@ export interface RunnerOptions {
   readonly partitionConcurrency: number;
   /** Retries in place of a batch that failed with a retriable error, before its partition is paused. @default 3 */
   readonly quickRetries?: number;
+  /** Heartbeats while a batch runs (the group's heartbeat interval). @default 3 s */
+  readonly heartbeatIntervalMs?: number;
   /** How long a stalled partition is paused before it is tried again: doubling from `first` up to `max`. @default 1 s to 60 s */
   readonly stallBackoffMs?: { readonly first: number; readonly max: number };
 }
@@ -51,61 +53,74 @@ export async function runConsumer(consumer: Consumer, processor: BatchProcessor,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: o.partitionConcurrency,
     eachBatch: async (p: EachBatchPayload) => {
-      const { batch } = p;
-      if (batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
-      const partition = batch.partition;
-      const messages: InboundMessage[] = batch.messages.map((m) => ({
-        offset: Number(m.offset),
-        key: m.key,
-        value: m.value,
-        timestampMs: Number(m.timestamp),
-      }));
-      const stop = metrics.batchDuration.startTimer();
-      // Keeps the membership alive during a long batch; a rebalance it reports is handled once the
-      // batch is done (the fence guards the commit if the partition moved meanwhile).
+      if (p.batch.messages.length === 0 || !p.isRunning() || p.isStale()) return;
+      // Keeps the membership alive during a long batch, between its stages and while one stage
+      // waits on a slow store; a rebalance it reports is handled once the batch is done (the fence
+      // guards the commit if the partition moved meanwhile).
       const heartbeat = () => p.heartbeat().catch(() => {});
-      let outcome: BatchOutcome | undefined;
-      for (let attempt = 0; outcome === undefined; attempt++) {
-        try {
-          outcome = await processor.process(partition, messages, heartbeat);
-        } catch (err) {
-          const code = err instanceof IngestError ? err.code : 'UNEXPECTED';
-          if (err instanceof FencedError) {
-            // Another member moved the offset: re-read the position and let the skip rule drop what it stored.
-            log.warn({ partition, attempt }, 'batch fenced; re-reading position');
-            if (attempt >= 1) return; // not ours any more: leave the partition to its owner
-            continue;
-          }
-          metrics.batchErrors.inc({ code });
-          const retriable = err instanceof IngestError && err.retriable;
-          if (retriable && attempt < quickRetries && p.isRunning() && !p.isStale()) {
-            log.warn({ err, partition, attempt }, 'batch failed; retrying');
-            await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
-            await p.heartbeat().catch(() => {});
-            continue;
-          }
-          stalls.stall(partition, code, err, p.pause);
-          return;
-        }
+      const beating = setInterval(() => void heartbeat(), o.heartbeatIntervalMs ?? 3_000);
+      let done: boolean;
+      try {
+        done = await handleBatch(p, heartbeat);
+      } finally {
+        clearInterval(beating);
       }
-      stalls.clear(partition);
-      if (outcome.seekTo !== undefined) {
-        consumer.seek({ topic: batch.topic, partition, offset: String(outcome.seekTo) });
-        return;
-      }
-      p.resolveOffset(batch.lastOffset());
-      metrics.batchSize.observe(messages.length);
-      metrics.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - outcome.next));
-      if (outcome.next >= 0) {
-        await consumer.commitOffsets([{ topic: batch.topic, partition, offset: String(outcome.next) }]).catch((err: unknown) => {
-          log.warn({ err, partition }, 'advisory Kafka offset commit failed');
-        });
-      }
-      stop();
-      // After the batch is done: a rebalance reported here is kafkajs's to handle (it rejoins), not a batch error.
-      await p.heartbeat();
+      // After a committed batch: a rebalance reported here is kafkajs's to handle (it rejoins), not a batch error.
+      if (done) await p.heartbeat();
     },
   });
+
+  /** One batch, retried in place while that helps; true once it is committed (or skipped). */
+  async function handleBatch(p: EachBatchPayload, heartbeat: () => Promise<void>): Promise<boolean> {
+    const { batch } = p;
+    const partition = batch.partition;
+    const messages: InboundMessage[] = batch.messages.map((m) => ({
+      offset: Number(m.offset),
+      key: m.key,
+      value: m.value,
+      timestampMs: Number(m.timestamp),
+    }));
+    const stop = metrics.batchDuration.startTimer();
+    let outcome: BatchOutcome | undefined;
+    for (let attempt = 0; outcome === undefined; attempt++) {
+      try {
+        outcome = await processor.process(partition, messages, heartbeat);
+      } catch (err) {
+        const code = err instanceof IngestError ? err.code : 'UNEXPECTED';
+        if (err instanceof FencedError) {
+          // Another member moved the offset: re-read the position and let the skip rule drop what it stored.
+          log.warn({ partition, attempt }, 'batch fenced; re-reading position');
+          if (attempt >= 1) return false; // not ours any more: leave the partition to its owner
+          continue;
+        }
+        metrics.batchErrors.inc({ code });
+        const retriable = err instanceof IngestError && err.retriable;
+        if (retriable && attempt < quickRetries && p.isRunning() && !p.isStale()) {
+          log.warn({ err, partition, attempt }, 'batch failed; retrying');
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+          await heartbeat();
+          continue;
+        }
+        stalls.stall(partition, code, err, p.pause);
+        return false;
+      }
+    }
+    stalls.clear(partition);
+    if (outcome.seekTo !== undefined) {
+      consumer.seek({ topic: batch.topic, partition, offset: String(outcome.seekTo) });
+      return false;
+    }
+    p.resolveOffset(batch.lastOffset());
+    metrics.batchSize.observe(messages.length);
+    metrics.lag.set({ partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - outcome.next));
+    if (outcome.next >= 0) {
+      await consumer.commitOffsets([{ topic: batch.topic, partition, offset: String(outcome.next) }]).catch((err: unknown) => {
+        log.warn({ err, partition }, 'advisory Kafka offset commit failed');
+      });
+    }
+    stop();
+    return true;
+  }
   return stalls;
 }
 

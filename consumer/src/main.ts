@@ -111,7 +111,11 @@ async function main(): Promise<void> {
     if (!e.payload.restart) void shutdown('CRASH', 1);
   });
 
-  stalls = await runConsumer(consumer, processor, metrics, log, { topic: cfg.INTAKE_TOPIC, partitionConcurrency: cfg.PARTITION_CONCURRENCY });
+  stalls = await runConsumer(consumer, processor, metrics, log, {
+    topic: cfg.INTAKE_TOPIC,
+    partitionConcurrency: cfg.PARTITION_CONCURRENCY,
+    heartbeatIntervalMs: Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 10),
+  });
   ready = true;
   log.info({ topic: cfg.INTAKE_TOPIC, group: cfg.CONSUMER_GROUP, publicStore: publicStore.kind, metricsPort: cfg.METRICS_PORT }, 'consuming');
 }
