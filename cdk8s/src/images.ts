@@ -46,7 +46,7 @@ export const UPSTREAM_IMAGES = {
 } as const;
 
 /**
- * The snapshot export job (ARCHITECTURE §7): its image and files, in one place. The PySpark job
+ * The snapshot export job (docs/architecture.md §7): its image and files, in one place. The PySpark job
  * itself comes with the snapshot work; the SparkApplication template references these names.
  */
 export const SPARK_EXPORT = {

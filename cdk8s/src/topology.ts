@@ -1,5 +1,5 @@
 /**
- * Who talks to whom (ARCHITECTURE §2, §5, §6), as data: every flow the platform needs, and no
+ * Who talks to whom (docs/architecture.md §2, §5, §6), as data: every flow the platform needs, and no
  * other. The NetworkPolicies are generated from this table, and the tests read it back.
  */
 import type { KafkaChart, LoadTestChart, OperatorChart, PipelineChart, PostgresChart, PublicStoreChart, RedisChart } from './charts.js';

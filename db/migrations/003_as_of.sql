@@ -1,4 +1,4 @@
--- Point-in-time queries over the master store (ARCHITECTURE §7).
+-- Point-in-time queries over the master store (docs/architecture.md §7).
 
 -- The commit time of an ingest transaction, from PostgreSQL's commit timestamps.
 CREATE FUNCTION ingest.commit_time(t xid8) RETURNS timestamptz

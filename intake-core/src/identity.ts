@@ -2,7 +2,7 @@ import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 
 /**
  * Identity normalization: two records belong to the same patient when their normalized name and
- * their date of birth are equal. See ARCHITECTURE §3 "Identity".
+ * their date of birth are equal. See docs/architecture.md §3 "Identity".
  *
  * - every code point that renders as nothing is removed: Unicode's default-ignorable code points
  *   (zero-width spaces and joiners, bidi controls, Hangul fillers, variation selectors, tag

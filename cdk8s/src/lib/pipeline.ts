@@ -28,7 +28,7 @@ export interface ConsumerPipelineProps {
   /** @default 1 */
   readonly minReplicas?: number;
   readonly maxReplicas: number;
-  /** Drain the backlog within this many seconds (ARCHITECTURE §1: queryable within 2 s). @default 2 */
+  /** Drain the backlog within this many seconds (docs/architecture.md §1: queryable within 2 s). @default 2 */
   readonly freshnessTargetSeconds?: number;
   /** @default 9464 */
   readonly metricsPort?: number;

@@ -76,7 +76,7 @@ export class DynamoApiStore extends Construct {
             ],
             readinessProbe: { httpGet: { path: '/ready', port: k8s.IntOrString.fromString('ready') }, periodSeconds: 2, timeoutSeconds: 2 },
             livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromString('dynamodb') }, initialDelaySeconds: 10, periodSeconds: 10 },
-            // dynalite is one event loop: one core is all it can use (ARCHITECTURE §4).
+            // dynalite is one event loop: one core is all it can use (docs/architecture.md §4).
             resources: quantities({ requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '1Gi' } }),
             volumeMounts: [{ name: 'data', mountPath: '/data' }, TMP_MOUNT],
           },

@@ -1,5 +1,5 @@
 /**
- * Spark on Kubernetes for the snapshot export (ARCHITECTURE §7): the driver's ServiceAccount and
+ * Spark on Kubernetes for the snapshot export (docs/architecture.md §7): the driver's ServiceAccount and
  * the namespaced RBAC the spark-operator's drivers need (the chart's own copies are turned off by
  * `make kind-up`), and the `SparkApplication` template of the export job, whose image and files are
  * named in images.ts (SPARK_EXPORT).

@@ -6,7 +6,7 @@ import type { ProducibleRecord, ProduceSummary } from '../producer.js';
 import { checkMasterAgainstOracle, checkPublicAgainstMaster, countKnownIdentities, unexpectedPublicAttributes, type OracleResult, type PublicConsistency } from './checks.js';
 import { addBuckets, parseHistogram, quantile, subtractBuckets, total, type Buckets } from './histogram.js';
 
-/** The seed's acceptance criteria (ARCHITECTURE §4). */
+/** The seed's acceptance criteria (docs/architecture.md §4). */
 export const CRITERIA = Object.freeze({ produceWithinSeconds: 60, completeWithinSeconds: 5, freshnessP99Seconds: 2 });
 
 

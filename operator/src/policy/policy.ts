@@ -2,7 +2,7 @@ import type { ResolvedPolicy } from '../api/defaults.js';
 import { allowedCounts, partitionsPerReplica, usefulCap } from './counts.js';
 
 /**
- * The replica policy (ARCHITECTURE §5), a pure function of (configuration, observation, previous
+ * The replica policy (docs/architecture.md §5), a pure function of (configuration, observation, previous
  * state): time comes in with the observation, nothing is read from the clock or the network.
  *
  * It sizes the consumer group on *drain time*. Per partition q, from Kafka offsets only:
