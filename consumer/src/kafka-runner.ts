@@ -157,11 +157,6 @@ export class StallTracker {
     this.log.info({ partition, failures: s.failures }, 'partition moving again');
   }
 
-  /** Partitions stalled now. */
-  partitions(): number[] {
-    return [...this.#stalled.keys()];
-  }
-
   close(): void {
     for (const s of this.#stalled.values()) clearTimeout(s.timer);
   }

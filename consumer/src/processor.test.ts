@@ -251,7 +251,7 @@ describe('BatchProcessor: the identity cache is tied to the database it caches',
     await processor.process(0, msgs(0, [rec('Ada Lovelace', '1965-12-10', 'red')]));
     const first = master.log[0]!.patientId;
     // The database is restored to before that identity existed; the cache, elsewhere, still has it.
-    master.restoreTo(0);
+    master.restoreEmpty();
     master.epoch = 'restored';
     const next = msgs(1, [rec('Ada Lovelace', '1965-12-10', 'blue', 10)]);
     await expect(processor.process(0, next)).rejects.toMatchObject({ code: 'EPOCH_CHANGED', retriable: true });

@@ -26,10 +26,13 @@ const configShape = {
   ...kafkaSecurityShape,
 };
 
+/** A wrong argument: said plainly on stderr (it holds only what the user typed). */
+class UsageError extends Error {}
+
 function instant(name: string, v: string | undefined): Date | undefined {
   if (v === undefined) return undefined;
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new Error(`--${name}: not an ISO-8601 instant: ${v}`);
+  if (Number.isNaN(t)) throw new UsageError(`--${name}: not an ISO-8601 instant: ${v}`);
   return new Date(t);
 }
 
@@ -47,16 +50,16 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log(USAGE);
+    process.stdout.write(`${USAGE}\n`);
     return;
   }
   const partitions = values.partition.map((p) => {
     const n = Number(p);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--partition: not a partition number: ${p}`);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--partition: not a partition number: ${p}`);
     return n;
   });
   const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit: not a positive integer: ${values.limit}`);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: not a positive integer: ${values.limit}`);
   const from = instant('from', values.from);
   const to = instant('to', values.to);
   const cfg = loadConfig(configShape, process.env);
@@ -84,7 +87,8 @@ async function main(): Promise<void> {
       dryRun: values['dry-run'],
       onPage: (sent) => log.info({ sent }, 'replaying'),
     });
-    console.log(values.json ? JSON.stringify(report) : formatReplayReport(report));
+    // The report: counts, reason codes, partitions and instants only.
+    process.stdout.write(`${values.json ? JSON.stringify(report) : formatReplayReport(report)}\n`);
   } finally {
     client.release();
     await pool.end();
@@ -93,6 +97,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`intake-replay: ${(err as Error).message}`);
+  if (err instanceof UsageError) process.stderr.write(`intake-replay: ${err.message}\nRun 'intake-replay --help' for usage.\n`);
+  // Anything else through the redacting logger: a driver's error may quote a value.
+  else createLogger('replay').fatal({ err }, 'intake-replay failed');
   process.exit(1);
 });

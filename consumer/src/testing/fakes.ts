@@ -70,7 +70,7 @@ export class FakeMaster implements MasterStore, IdentityStore {
   }
 
   /** As a restore to an empty database: every identity, record, state and position is gone. */
-  restoreTo(_empty: 0): void {
+  restoreEmpty(): void {
     this.positions.clear();
     this.log = [];
     this.rejected = [];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
 import { TestPlatform } from '@clinical-ingest/consumer/testing';
+import { createLogger } from '@clinical-ingest/intake-core';
 import { formatChaosTable, runScenario, scenarios, type ScenarioResult } from './run.js';
 
 /**
@@ -10,6 +11,9 @@ import { formatChaosTable, runScenario, scenarios, type ScenarioResult } from '.
  * table and exits non-zero if any scenario lost, doubled or split anything, left the public store
  * unequal to the master, or let the canary PHI out.
  */
+/** The suite's output: scenario names, counts and the table, never a record's content. */
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
 async function main(): Promise<void> {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   const records = Number(process.env['CHAOS_RECORDS'] ?? 20_000);
@@ -20,19 +24,19 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   try {
     for (const s of chosen) {
-      console.log(`chaos: ${s.name} …`);
-      results.push(await runScenario(s, { platform, root, records, rate, partitions: 6, log: (line) => console.log(`chaos: ${line}`) }));
+      out(`chaos: ${s.name} …`);
+      results.push(await runScenario(s, { platform, root, records, rate, partitions: 6, log: (line) => out(`chaos: ${line}`) }));
     }
   } finally {
     await platform.close();
   }
-  console.log(`\n${formatChaosTable(results)}\n`);
+  out(`\n${formatChaosTable(results)}\n`);
   const failed = results.filter((r) => !r.pass).length;
-  console.log(failed === 0 ? `chaos: PASS (${results.length} scenarios)` : `chaos: FAIL (${failed} of ${results.length} scenarios)`);
+  out(failed === 0 ? `chaos: PASS (${results.length} scenarios)` : `chaos: FAIL (${failed} of ${results.length} scenarios)`);
   process.exit(failed === 0 ? 0 : 1);
 }
 
 main().catch((err: unknown) => {
-  console.error(`chaos: ${(err as Error).stack ?? String(err)}`);
+  createLogger('chaos').fatal({ err }, 'the fault suite failed to run');
   process.exit(1);
 });
