@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgMasterStore } from './adapters/pg-master-store.js';
 import type { InboundMessage } from './ports.js';
-import { patientAsOf, publicProjectionAsOf, stateAsOf } from './queries.js';
+import { historyBounds, patientAsOf, patientHistory, publicProjectionAsOf, stateAsOf } from './queries.js';
 import { env, TestPlatform, uniquePerson } from './testing/platform.js';
 
 /** Point-in-time queries against an oracle, on the real PostgreSQL. */
@@ -75,6 +75,21 @@ describe('AS OF', () => {
         expect(one?.favoriteColor, `patient ${who} as of instant ${i}`).toBe(oracle[i]!.get(who));
       }
     }
+    // Each step's records are the history of its interval, in commit order; all of them, overall.
+    const sent = new Map<number, number>();
+    for (let step = 0; step < 6; step++) for (let k = 0; k < 3; k++) sent.set((step * 2 + k) % people.length, (sent.get((step * 2 + k) % people.length) ?? 0) + 1);
+    for (const [who, pid] of ids) {
+      const all = await patientHistory(platform.admin, pid, instants[0]!, instants.at(-1)!);
+      expect(all.length, `history of patient ${who}`).toBe(sent.get(who));
+      expect(all.map((h) => h.committedAt.getTime())).toEqual(all.map((h) => h.committedAt.getTime()).sort((a, b) => a - b));
+      for (let i = 1; i < instants.length; i++) {
+        const step = await patientHistory(platform.admin, pid, instants[i - 1]!, instants[i]!);
+        const inStep = [0, 1, 2].filter((k) => ((i - 1) * 2 + k) % people.length === who).length;
+        expect(step.length, `history of patient ${who} in step ${i}`).toBe(inStep);
+      }
+    }
+    const bounds = await historyBounds(platform.admin);
+    expect(bounds && bounds.first <= instants[1]! && bounds.last >= instants[0]!).toBe(true);
     // "Now" equals the current state table.
     const current = await platform.admin.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])', [[...mine]]);
     expect(new Map(current.rows.map((x) => [x.patient_id, x.favorite_color]))).toEqual(new Map([...oracle.at(-1)!].map(([who, c]) => [ids.get(who)!, c])));
@@ -181,5 +196,51 @@ describe('history cannot be forged, and AS OF never answers from an unsettled or
       await client.query('ROLLBACK');
       client.release();
     }
+  });
+});
+
+describe('snapshots read the current state where nothing changed since T, and only trust what history backs', () => {
+  it('the application role cannot name the transaction of a current state', async () => {
+    const client = await platform.app.connect();
+    try {
+      await client.query('BEGIN');
+      const r = await client.query<{ own: boolean }>(
+        `INSERT INTO ingest.patient_state (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
+         VALUES (gen_random_uuid(), 'x', '1990-01-01', 'red', now(), 0, 0, '1000'::xid8) RETURNING txid = pg_current_xact_id() AS own`,
+      );
+      expect(r.rows[0]!.own).toBe(true);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('a current state written outside an ingest transaction is not trusted: AS OF answers from history, and the audit finds it', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const processor = platform.processor(topic, platform.pgPublic());
+    const person = uniquePerson();
+    await processor.process(0, [msg(0, rec(person, 'red', Date.now() - 60_000))]);
+    const pid = (await platform.admin.query<{ patient_id: string }>('SELECT patient_id FROM ingest.intake_log WHERE topic = $1', [topic])).rows[0]!.patient_id;
+    await platform.master.stampCommits();
+    expect((await platform.admin.query('SELECT * FROM ingest.state_drift($1::uuid[])', [[pid]])).rows).toEqual([]);
+    // A write that no ingest transaction made (the owner, by hand): history does not back it.
+    await platform.admin.query(`UPDATE ingest.patient_state SET favorite_color = 'forged' WHERE patient_id = $1`, [pid]);
+    try {
+      const t = await dbNow();
+      expect((await stateAsOf(platform.admin, t, [pid])).map((s) => s.favoriteColor)).toEqual(['red']);
+      expect(await publicProjectionAsOf(platform.admin, t, [pid])).toEqual(new Map([[pid, 'red']]));
+      expect((await platform.admin.query<{ patient_id: string }>('SELECT * FROM ingest.state_drift($1::uuid[])', [[pid]])).rows).toEqual([{ patient_id: pid }]);
+    } finally {
+      await platform.admin.query(`UPDATE ingest.patient_state SET favorite_color = 'red' WHERE patient_id = $1`, [pid]);
+    }
+  });
+
+  it('a whole-store snapshot walks the history only of the patients changed since T', async () => {
+    const at = await dbNow();
+    const plan = (await platform.admin.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT * FROM ingest.patient_state_as_of($1)', [at])).rows.map((r) => r['QUERY PLAN']).join('\n');
+    // One pass over the current state, one index walk per patient changed since T; no sort of the log.
+    expect(plan).toMatch(/Seq Scan on patient_state/);
+    expect(plan).toMatch(/Index Scan using intake_log_patient/);
+    expect(plan).not.toMatch(/Seq Scan on intake_log/);
   });
 });

@@ -1,6 +1,9 @@
 import type { Pool } from 'pg';
 
-/** Point-in-time queries over the master store (the SQL functions of db/migrations/003_as_of.sql). */
+/**
+ * Point-in-time queries over the master store (the SQL functions of db/migrations/003_as_of.sql and
+ * 009_snapshots.sql; docs/architecture.md §7).
+ */
 
 export interface PatientStateRow {
   readonly patientId: string;
@@ -42,4 +45,26 @@ export async function publicProjectionAsOf(pool: Pool, at: Instant, patientIds?:
     ? await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1) WHERE patient_id = ANY($2::uuid[])', [at, patientIds])
     : await pool.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.public_projection_as_of($1)', [at]);
   return new Map(r.rows.map((row) => [row.patient_id, row.favorite_color]));
+}
+
+/** One record of a patient's history, with the commit time of the transaction that stored it. */
+export interface HistoryRow extends PatientStateRow {
+  readonly committedAt: Date;
+  readonly recordId: string;
+}
+
+/** One patient's records committed in (from, to], oldest commit first. */
+export async function patientHistory(pool: Pool, patientId: string, from: Instant, to: Instant): Promise<HistoryRow[]> {
+  const r = await pool.query<HistoryRow>(
+    `SELECT committed_at AS "committedAt", record_id AS "recordId", ${COLUMNS} FROM ingest.patient_history($1, $2, $3)`,
+    [patientId, from, to],
+  );
+  return r.rows;
+}
+
+/** The first and last commit instants of the master store's history (undefined when it is empty). */
+export async function historyBounds(pool: Pool): Promise<{ first: string; last: string } | undefined> {
+  const r = await pool.query<{ first: string | null; last: string | null }>('SELECT first_commit::text AS first, last_commit::text AS last FROM ingest.history_bounds()');
+  const row = r.rows[0];
+  return row?.first && row.last ? { first: row.first, last: row.last } : undefined;
 }
