@@ -98,6 +98,10 @@ validate: start ## The seed's acceptance test: N records (default 1,000,000), PA
 bench: build up ## Benchmark: small and 20 KB records, CPU per record, freshness, vs raw COPY.
 	scripts/bench.sh
 
+.PHONY: bench-snapshots
+bench-snapshots: build up ## Benchmark point-in-time snapshots against a COPY of the current state (SNAPSHOT_BENCH_PATIENTS, default 1M).
+	node loadgen/dist/bench/snapshots.js
+
 ##@ Operations
 
 .PHONY: chaos

@@ -132,6 +132,16 @@ CREATE FUNCTION ingest.state_drift(only_patients uuid[] DEFAULT NULL) RETURNS TA
          IS DISTINCT FROM (s.name, s.date_of_birth, s.favorite_color, s.event_time, s.kafka_partition, s.kafka_offset)
 $$;
 
+-- No JIT compilation in this database. Its statements are batch writes, index walks and streams
+-- of one pass over a table; the planner's estimate for the history walks above (half the patients,
+-- it assumes) is high enough to start LLVM, which then costs 0.2-0.3 s a query for nothing
+-- (measured: a 100,000-patient snapshot in 0.40 s with JIT, 0.07 s without).
+DO $$
+BEGIN
+  EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
+END
+$$;
+
 -- The snapshot export's role: history and current state, nothing else (no identity keys, no
 -- rejected raw values, no consumer positions). What it exports in master scope is PHI.
 DO $$
