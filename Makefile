@@ -44,7 +44,7 @@ build: install ## Compile every package (tsc -b).
 	npx tsc -b
 
 .PHONY: test
-test: build up k8s-up ## Every test: unit; integration on the local platform; the operator on a local control plane; the fault suite.
+test: build up k8s-up spark ## Every test: unit; integration on the local platform; the operator on a local control plane; the fault suite.
 	npx vitest run --project unit
 	npx vitest run --project integration
 	$(MAKE) --no-print-directory test-k8s
@@ -119,6 +119,7 @@ replay: build ## Re-send rejected records to the intake topic, once (REASON=, PA
 synth: build ## Synthesize every manifest with cdk8s into cdk8s/dist-manifests.
 	cd cdk8s && node dist/main.js
 
+include mk/snapshot.mk
 include mk/operator.mk
 include mk/kubernetes.mk
 include mk/k8s-testenv.mk

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildList, PROJECT_IMAGES, projectImage, type ProjectImage } from './images.js';
+import { buildList, PROJECT_IMAGES, projectImage, SPARK_EXPORT, type ProjectImage } from './images.js';
 import { APP_UID } from './lib/security.js';
 import { REPO_ROOT } from './paths.js';
 import { synthesize, type Synthesized } from './validation/platform.js';
@@ -168,9 +168,9 @@ function startCommands(): Record<string, string[] | 'image CMD'> {
   return out;
 }
 
-const NODE_IMAGES = (Object.keys(PROJECT_IMAGES) as ProjectImage[]).filter((k) => k !== 'publicStore');
+const NODE_IMAGES = (Object.keys(PROJECT_IMAGES) as ProjectImage[]).filter((k) => k !== 'publicStore' && k !== 'snapshotExport');
 
-describe.each(Object.entries(PROJECT_IMAGES))('the %s image', (key, { dockerfile, target }) => {
+describe.each(Object.entries(PROJECT_IMAGES).filter(([k]) => k !== 'snapshotExport'))('the %s image', (key, { dockerfile, target }) => {
   const df = read(dockerfile);
 
   it(`is a stage of ${dockerfile} (docker build --target ${target})`, () => {
@@ -332,4 +332,21 @@ describe('the DynamoDB-API image contents', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the snapshot-export image (Spark, not Node.js)', () => {
+  const { dockerfile, target } = PROJECT_IMAGES.snapshotExport;
+  const text = readText(dockerfile);
+  it('is a stage of spark/Dockerfile, runs as apache/spark\'s user, and holds the job and the driver where the SparkApplications look', () => {
+    expect(read(dockerfile).stages.map((x) => x.name)).toContain(target);
+    expect(text).toMatch(new RegExp(`^USER ${SPARK_EXPORT.uid}$`, 'm'));
+    expect(text).toContain(` spark/snapshot_export.py ${SPARK_EXPORT.mainApplicationFile.replace('local://', '')}`);
+    expect(text).toContain(` ${SPARK_EXPORT.jdbcJar.replace('local://', '')}`);
+  });
+  it('is the Spark and the JDBC driver that make spark installs for local runs', () => {
+    const mk = readText('mk/snapshot.mk');
+    expect(/^PYSPARK_VERSION \?= (\S+)$/m.exec(mk)?.[1]).toBe(SPARK_EXPORT.sparkVersion);
+    expect(/^ARG SPARK_IMAGE=apache\/spark:([\d.]+)-/m.exec(text)?.[1]).toBe(SPARK_EXPORT.sparkVersion);
+    expect(/^ARG PG_JDBC_VERSION=(\S+)$/m.exec(text)?.[1]).toBe(/^PG_JDBC_VERSION \?= (\S+)$/m.exec(mk)?.[1]);
+  });
 });

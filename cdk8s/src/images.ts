@@ -20,6 +20,7 @@ export const PROJECT_IMAGES = {
   operator: { name: 'ingest-operator', dockerfile: 'Dockerfile', target: 'operator' },
   loadgen: { name: 'loadgen', dockerfile: 'Dockerfile', target: 'loadgen' },
   publicStore: { name: 'dynalite', dockerfile: 'platform/dynalite/Dockerfile', target: 'dynalite' },
+  snapshotExport: { name: 'snapshot-export', dockerfile: 'spark/Dockerfile', target: 'snapshot-export' },
 } as const;
 
 export type ProjectImage = keyof typeof PROJECT_IMAGES;
@@ -46,11 +47,12 @@ export const UPSTREAM_IMAGES = {
 } as const;
 
 /**
- * The snapshot export job (docs/architecture.md §7): its image and files, in one place. The PySpark job
- * itself comes with the snapshot work; the SparkApplication template references these names.
+ * The snapshot export job (docs/architecture.md §7; spark/snapshot_export.py, built by spark/Dockerfile):
+ * its image and files, in one place. The SparkApplications (the template, and those the operator
+ * creates for Snapshot resources) reference these names.
  */
 export const SPARK_EXPORT = {
-  /** Built by the snapshot work from apache/spark (Spark 4, Python 3), user 185. */
+  /** spark/Dockerfile (PROJECT_IMAGES.snapshotExport): apache/spark (Spark 4, Python 3), user 185. */
   image: 'clinical-ingest/snapshot-export:dev',
   sparkVersion: '4.0.1',
   /** Inside the image. */

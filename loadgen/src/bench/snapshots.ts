@@ -20,7 +20,8 @@
  * (a superuser on the server; the scratch database `clinical_snapbench` is dropped at the end
  * unless SNAPSHOT_BENCH_KEEP=1), SNAPSHOT_BENCH_PATIENTS, SNAPSHOT_BENCH_LOOKUPS.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createScratchDatabase } from '@clinical-ingest/consumer/testing';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -144,19 +145,9 @@ async function measure(client: pg.Client, at: string, label: string, withLogSort
 }
 
 async function main(): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${SCRATCH_DB}`);
-  await admin.query(`CREATE DATABASE ${SCRATCH_DB}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${SCRATCH_DB}`;
-  const migrate = new pg.Client({ connectionString: url.toString() });
-  await migrate.connect();
-  const dir = join(REPO, 'db', 'migrations');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.sql')).sort()) await migrate.query(readFileSync(join(dir, f), 'utf8'));
-  await migrate.end();
-  // A new session: the database's settings (the migrations') apply from its start.
-  const db = new pg.Client({ connectionString: url.toString() });
+  // Migrations applied; a new session, so that the database's settings (the migrations') apply.
+  const scratch = await createScratchDatabase(SCRATCH_DB, adminUrl);
+  const db = new pg.Client({ connectionString: scratch.url() });
   await db.connect();
   try {
     await db.query(ROUND_PROCEDURE.replace('pg_temp_round', 'public.bench_round'));
@@ -204,8 +195,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nreport: ${file}\n`);
   } finally {
     await db.end();
-    if (!keep) await admin.query(`DROP DATABASE IF EXISTS ${SCRATCH_DB}`);
-    await admin.end();
+    if (!keep) await scratch.drop();
   }
 }
 
