@@ -239,8 +239,8 @@ export class SnapshotExportChart extends Chart {
       ...SPARK_EXPORT,
       serviceAccountName: spark.rbac.serviceAccountName,
       jdbcUrl: `jdbc:postgresql://${postgres.postgres.rwService}:5432/${s.postgres.database}?sslmode=require`,
-      dbUser: DATABASE_ROLES.reader,
-      dbPasswordSecret: { name: SECRET_NAMES.roles.reader, key: SECRET_KEYS.password },
+      dbUser: DATABASE_ROLES.history,
+      dbPasswordSecret: { name: SECRET_NAMES.roles.history, key: SECRET_KEYS.password },
       podLabels: appLabels('snapshot-export', 'snapshot-export'),
     });
   }

@@ -41,7 +41,9 @@ describe('the PostgreSQL cluster', () => {
   });
 
   it('manages the passwords of exactly the login roles the migrations create, none with DDL or superuser rights', () => {
-    const created = [...(migrations['001_roles.sql'] ?? '').matchAll(/CREATE ROLE (\w+) LOGIN/g)].map((m) => m[1]).sort();
+    const created = Object.values(migrations)
+      .flatMap((sql) => [...sql.matchAll(/CREATE ROLE (\w+) LOGIN/g)].map((m) => m[1]))
+      .sort();
     expect(cluster.managed.roles.map((r) => r.name).sort()).toEqual(created);
     expect(Object.values(DATABASE_ROLES).sort()).toEqual(created);
     for (const r of cluster.managed.roles) expect([r.login, r.superuser, r.createdb, r.createrole]).toEqual([true, false, false, false]);

@@ -34,6 +34,8 @@ export const DATABASE_ROLES = {
   reader: 'ingest_reader',
   /** The public-store adapter on PostgreSQL: the anon schema only. */
   anonWriter: 'anon_writer',
+  /** The snapshot export: history and current state, nothing else (db/migrations/009_snapshots.sql). */
+  history: 'history_reader',
 } as const;
 
 export type DatabaseRole = keyof typeof DATABASE_ROLES;
