@@ -131,13 +131,28 @@ export class SparkChart extends Chart {
 
 export class OperatorChart extends Chart {
   readonly operator: IngestOperator;
-  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart) {
+  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart, spark: SparkChart) {
     super(scope, id, chartProps(s));
     this.operator = new IngestOperator(this, 'operator', {
       name: CLIENT_NAMES.operator,
       image: s.operatorImage,
       namespace: s.namespace,
-      extraEnv: kafkaCredentialEnv(kafka.cluster, kafka.users.operator),
+      extraEnv: [
+        ...kafkaCredentialEnv(kafka.cluster, kafka.users.operator),
+        // The SparkApplications it creates for Snapshots: the export image and the history role.
+        ...Object.entries({
+          SNAPSHOT_IMAGE: SPARK_EXPORT.image,
+          SNAPSHOT_SPARK_VERSION: SPARK_EXPORT.sparkVersion,
+          SNAPSHOT_MAIN_FILE: SPARK_EXPORT.mainApplicationFile,
+          SNAPSHOT_JDBC_JAR: SPARK_EXPORT.jdbcJar,
+          SNAPSHOT_UID: String(SPARK_EXPORT.uid),
+          SNAPSHOT_JDBC_URL: snapshotJdbcUrl(s, postgres),
+          SNAPSHOT_DB_USER: DATABASE_ROLES.history,
+          SNAPSHOT_DB_SECRET_NAME: SECRET_NAMES.roles.history,
+          SNAPSHOT_DB_SECRET_KEY: SECRET_KEYS.password,
+          SNAPSHOT_SERVICE_ACCOUNT: spark.rbac.serviceAccountName,
+        }).map(([name, value]) => ({ name, value })),
+      ],
     });
   }
 }
@@ -232,13 +247,18 @@ export class LoadTestChart extends Chart {
   }
 }
 
+/** The master store for the snapshot export (the primary: history must be read where it is committed). */
+function snapshotJdbcUrl(s: PlatformSettings, postgres: PostgresChart): string {
+  return `jdbc:postgresql://${postgres.postgres.rwService}:5432/${s.postgres.database}?sslmode=require`;
+}
+
 export class SnapshotExportChart extends Chart {
   constructor(scope: Construct, id: string, s: PlatformSettings, postgres: PostgresChart, spark: SparkChart) {
     super(scope, id, chartProps(s));
     new SnapshotExport(this, 'export', {
       ...SPARK_EXPORT,
       serviceAccountName: spark.rbac.serviceAccountName,
-      jdbcUrl: `jdbc:postgresql://${postgres.postgres.rwService}:5432/${s.postgres.database}?sslmode=require`,
+      jdbcUrl: snapshotJdbcUrl(s, postgres),
       dbUser: DATABASE_ROLES.history,
       dbPasswordSecret: { name: SECRET_NAMES.roles.history, key: SECRET_KEYS.password },
       podLabels: appLabels('snapshot-export', 'snapshot-export'),
@@ -273,7 +293,7 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const redis = new RedisChart(scope, 'redis', s);
   const publicStore = s.publicStore.externalEndpoint === undefined ? new PublicStoreChart(scope, 'public-store', s) : undefined;
   const spark = new SparkChart(scope, 'spark', s);
-  const operator = new OperatorChart(scope, 'operator', s, kafka);
+  const operator = new OperatorChart(scope, 'operator', s, kafka, postgres, spark);
   const pipeline = new PipelineChart(scope, 'pipeline', s, kafka);
   const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline);
   const snapshotExport = new SnapshotExportChart(scope, 'snapshot-export', s, postgres, spark);

@@ -140,7 +140,7 @@ export function chartFiles(): Map<string, string> {
   const files = new Map<string, string>();
   files.set('Chart.yaml', CHART_YAML);
   files.set('values.yaml', valuesYaml(values));
-  files.set(`crds/${crd[0]!.metadata.name}.yaml`, HEADER + stringify(crd[0], { lineWidth: 0 }));
+  for (const c of crd) files.set(`crds/${c.metadata.name}.yaml`, HEADER + stringify(c, { lineWidth: 0 }));
   files.set('templates/operator.yaml', HEADER + template(rest.filter((o) => !isMetricsApi(o)), namespace, values));
   files.set(
     'templates/external-metrics-api.yaml',

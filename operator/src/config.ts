@@ -33,6 +33,21 @@ export const operatorConfigShape = {
   KAFKA_CLIENT_ID: env.string('ingest-operator'),
   /** TLS and SASL to the brokers (the operator's KafkaUser reads offsets): see intake-core kafka.ts. */
   ...kafkaSecurityShape,
+  /** Snapshots (docs/architecture.md §7): the Snapshot controller and the SparkApplications it creates. */
+  SNAPSHOTS: env.bool(true),
+  SNAPSHOT_IMAGE: env.string('clinical-ingest/snapshot-export:dev'),
+  SNAPSHOT_SPARK_VERSION: env.string('4.0.1'),
+  SNAPSHOT_MAIN_FILE: env.string('local:///opt/clinical-ingest/spark/snapshot_export.py'),
+  SNAPSHOT_JDBC_JAR: env.string('local:///opt/clinical-ingest/spark/jars/postgresql.jar'),
+  /** The master store, for the history_reader role (read history and current state only). */
+  SNAPSHOT_JDBC_URL: env.string('jdbc:postgresql://pg-rw:5432/clinical?sslmode=require'),
+  SNAPSHOT_DB_USER: env.string('history_reader'),
+  /** Secret (in the Snapshot's namespace) and key of the role's password. */
+  SNAPSHOT_DB_SECRET_NAME: env.string('pg-history-reader'),
+  SNAPSHOT_DB_SECRET_KEY: env.string('password'),
+  SNAPSHOT_SERVICE_ACCOUNT: env.string('spark-driver'),
+  SNAPSHOT_UID: env.int(185, 1, 2 ** 31 - 1),
+  SNAPSHOT_EXECUTORS: env.int(2, 1, 64),
   /** Bound on the graceful shutdown. */
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 1_000),
 };
@@ -51,4 +66,20 @@ export function parseOperatorConfig(source: NodeJS.ProcessEnv | Record<string, s
     throw new ConfigError('invalid configuration: CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE');
   }
   return cfg;
+}
+
+/** The Snapshot controller's export settings, from the parsed configuration. */
+export function snapshotExportSettings(cfg: OperatorConfig) {
+  return {
+    image: cfg.SNAPSHOT_IMAGE,
+    sparkVersion: cfg.SNAPSHOT_SPARK_VERSION,
+    mainApplicationFile: cfg.SNAPSHOT_MAIN_FILE,
+    jdbcJar: cfg.SNAPSHOT_JDBC_JAR,
+    jdbcUrl: cfg.SNAPSHOT_JDBC_URL,
+    dbUser: cfg.SNAPSHOT_DB_USER,
+    dbPasswordSecret: { name: cfg.SNAPSHOT_DB_SECRET_NAME, key: cfg.SNAPSHOT_DB_SECRET_KEY },
+    serviceAccount: cfg.SNAPSHOT_SERVICE_ACCOUNT,
+    uid: cfg.SNAPSHOT_UID,
+    executors: cfg.SNAPSHOT_EXECUTORS,
+  };
 }

@@ -7,14 +7,15 @@
 import { createLogger } from '@clinical-ingest/intake-core';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Server } from 'node:http';
-import { parseOperatorConfig } from './config.js';
+import { parseOperatorConfig, snapshotExportSettings } from './config.js';
 import { Controller } from './controller/controller.js';
 import { systemClock } from './controller/ports.js';
 import { WorkQueue } from './controller/queue.js';
 import { Reconciler } from './controller/reconcile.js';
+import { SnapshotReconciler } from './controller/snapshot.js';
 import { KafkaLagReader } from './kafka/lag-reader.js';
 import { KubeApiClient } from './kube/client.js';
-import { startInformers } from './kube/informers.js';
+import { startInformers, startSnapshotInformers, type SnapshotInformers } from './kube/informers.js';
 import { LeaderElector } from './kube/leader.js';
 import { KubeLeaseStore } from './kube/lease-store.js';
 import { startExternalMetricsServer } from './metrics/server.js';
@@ -35,7 +36,13 @@ async function main(): Promise<void> {
   const controller = new Controller(queue, reconciler, log, cfg.WORKERS);
 
   const informers = await startInformers(kc, cfg.WATCH_NAMESPACE, (key) => queue.add(key), log);
-  const servers: Server[] = [await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, metrics, informers.synced)];
+  // Snapshots: a queue and workers of their own, so that an export never waits behind scaling.
+  const snapshotQueue = new WorkQueue();
+  const snapshotController = new Controller(snapshotQueue, new SnapshotReconciler(kube, snapshotExportSettings(cfg), systemClock, log), log, 1);
+  let snapshots: SnapshotInformers | undefined;
+  if (cfg.SNAPSHOTS) snapshots = await startSnapshotInformers(kc, cfg.WATCH_NAMESPACE, (key) => snapshotQueue.add(key), log);
+  const synced = () => informers.synced() && (snapshots?.synced() ?? true);
+  const servers: Server[] = [await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, metrics, synced)];
   if (cfg.TLS_CERT_FILE !== undefined && cfg.TLS_KEY_FILE !== undefined) {
     servers.push(
       await startExternalMetricsServer(
@@ -56,6 +63,10 @@ async function main(): Promise<void> {
     metrics.leader.set(1);
     for (const key of informers.pipelines.keys()) queue.add(key);
     controller.start();
+    if (snapshots) {
+      for (const key of snapshots.keys()) snapshotQueue.add(key);
+      snapshotController.start();
+    }
   };
   let elector: LeaderElector | undefined;
   if (cfg.LEADER_ELECTION) {
@@ -88,10 +99,10 @@ async function main(): Promise<void> {
     }, cfg.SHUTDOWN_TIMEOUT_MS);
     bound.unref();
     void (async () => {
-      await controller.stop();
+      await Promise.all([controller.stop(), snapshotController.stop()]);
       log.debug('shutdown: workers stopped');
       await elector?.stop();
-      await informers.stop();
+      await Promise.all([informers.stop(), snapshots?.stop()]);
       log.debug('shutdown: informers stopped');
       // Kept-alive connections (the aggregator's, probes') would hold close() until they time out.
       await Promise.all(

@@ -18,6 +18,7 @@ import {
   externalMetricsApiService,
   externalMetricsReaderRules,
   ingestPipelineCrd,
+  snapshotCrd,
   leaderElectionRoleRules,
   operatorClusterRoleRules,
 } from '@clinical-ingest/operator';
@@ -72,6 +73,7 @@ export class IngestOperator extends Construct {
     const rules = (r: { apiGroups: string[]; resources: string[]; verbs: string[] }[]) => r.map((x) => ({ apiGroups: x.apiGroups, resources: x.resources, verbs: x.verbs }));
 
     clusterScoped(new ApiObject(this, 'crd', ingestPipelineCrd() as unknown as ConstructorParameters<typeof ApiObject>[2]));
+    clusterScoped(new ApiObject(this, 'snapshot-crd', snapshotCrd() as unknown as ConstructorParameters<typeof ApiObject>[2]));
     new k8s.KubeServiceAccount(this, 'sa', { metadata: { name: this.name, labels } });
 
     // The operator's rules, granted in the watched namespace only.

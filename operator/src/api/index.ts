@@ -3,3 +3,4 @@ export * from './defaults.js';
 export * from './crd.js';
 export * from './metrics.js';
 export * from './rbac.js';
+export * from './snapshot.js';

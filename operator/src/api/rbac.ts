@@ -1,4 +1,5 @@
 import { EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from './metrics.js';
+import { SNAPSHOT_PLURAL } from './snapshot.js';
 import { GROUP, PLURAL } from './types.js';
 
 /** A PolicyRule of a (Cluster)Role. */
@@ -21,6 +22,12 @@ export function operatorClusterRoleRules(): PolicyRule[] {
     { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch', 'update'] },
     { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    // Snapshots: one SparkApplication each (never deleted by the operator: owner references), and
+    // the driver pod read for the row count in its termination message.
+    { apiGroups: [GROUP], resources: [SNAPSHOT_PLURAL], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [GROUP], resources: [`${SNAPSHOT_PLURAL}/status`], verbs: ['get', 'patch', 'update'] },
+    { apiGroups: ['sparkoperator.k8s.io'], resources: ['sparkapplications'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
   ];
 }
 

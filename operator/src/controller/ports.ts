@@ -30,7 +30,7 @@ export interface KubeClient {
   get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | undefined>;
   /** Server-side apply of the whole desired object, as the operator's field manager (forced). */
   apply<T extends KubeObject>(obj: T): Promise<T>;
-  /** Merge-patches the `/status` subresource of an IngestPipeline. */
+  /** Applies the `/status` subresource of one of the operator's own kinds (IngestPipeline, Snapshot). */
   patchStatus(ref: ObjectRef, status: unknown): Promise<void>;
   /** Sets the replicas through the `/scale` subresource (only the 0 ↔ 1 edge of scale to zero). */
   scale(ref: ObjectRef, replicas: number): Promise<void>;

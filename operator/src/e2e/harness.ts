@@ -27,6 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ingestPipelineCrd } from '../api/crd.js';
+import { snapshotCrd, SNAPSHOT_CRD_NAME } from '../api/snapshot.js';
 import { EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
 import { externalMetricsApiService, externalMetricsReaderRules, leaderElectionRoleRules, operatorClusterRoleRules } from '../api/rbac.js';
 import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
@@ -41,6 +42,10 @@ export const ADMIN_KUBECONFIG = process.env['K8S_TESTENV_KUBECONFIG'] ?? join(K8
 /** The requestheader client CA of the apiserver: the aggregator's client certificates chain to it. */
 export const FRONT_PROXY_CA = join(K8S_DIR, 'pki', 'front-proxy-ca.crt');
 export const KAFKA_BROKERS = process.env['KAFKA_BROKERS'] ?? LOCAL_DEFAULTS.KAFKA_BROKERS;
+/** The upstream CRDs (Strimzi, CloudNativePG, spark-operator), unmodified: ../shared/crds beside the repository. */
+export const UPSTREAM_CRDS = process.env['K8S_UPSTREAM_CRDS'] ?? resolve(REPO_ROOT, '..', 'shared', 'crds');
+/** The operator watches SparkApplications (Snapshots create them): their CRD must be installed. */
+const SPARK_APPLICATION_CRD = join(UPSTREAM_CRDS, 'spark-operator', 'sparkoperator.k8s.io_sparkapplications.yaml');
 const OPERATOR_MAIN = join(REPO_ROOT, 'operator', 'dist', 'main.js');
 const E2E_DIR = join(LOCAL, 'e2e');
 const FIELD_MANAGER = 'operator-e2e';
@@ -146,14 +151,22 @@ export async function applyAsAdmin<T extends KubernetesObject>(_c: Cluster, obj:
   return JSON.parse(out) as T;
 }
 
-/** Installs (or updates) the IngestPipeline CRD from `ingestPipelineCrd()` and waits until it is Established. */
+/** Installs (or updates) the operator's CRDs (IngestPipeline, Snapshot) and waits until they are Established. */
 export async function installCrd(c: Cluster): Promise<void> {
   await applyAsAdmin(c, ingestPipelineCrd() as unknown as KubernetesObject);
+  await applyAsAdmin(c, snapshotCrd() as unknown as KubernetesObject);
+  if (!existsSync(SPARK_APPLICATION_CRD)) {
+    throw new Error(`${SPARK_APPLICATION_CRD} is missing: the operator's e2e tests need the upstream CRDs of ../shared/crds beside the repository (or K8S_UPSTREAM_CRDS)`);
+  }
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=operator-e2e', '-f', SPARK_APPLICATION_CRD]);
   await eventually(
     `CRD ${CRD_NAME} Established`,
     async () => {
-      const crd = await c.ext.readCustomResourceDefinition({ name: CRD_NAME });
-      return crd.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') === true;
+      for (const name of [CRD_NAME, SNAPSHOT_CRD_NAME, 'sparkapplications.sparkoperator.k8s.io']) {
+        const crd = await c.ext.readCustomResourceDefinition({ name });
+        if (crd.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') !== true) return false;
+      }
+      return true;
     },
     30_000,
   );

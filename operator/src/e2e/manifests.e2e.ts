@@ -1,11 +1,11 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ingestPipelineCrd } from '../api/crd.js';
 import { leaderElectionRoleRules, operatorClusterRoleRules } from '../api/rbac.js';
-import { applyAsAdmin, connectCluster, eventually, installCrd, isNotFound, kubectl, REPO_ROOT, write, type Cluster } from './harness.js';
+import { applyAsAdmin, connectCluster, eventually, installCrd, isNotFound, kubectl, REPO_ROOT, UPSTREAM_CRDS, write, type Cluster } from './harness.js';
 
 // Server-side dry run of what the cdk8s app synthesizes (`make synth` → cdk8s/dist-manifests/)
 // against the real apiserver: every object passes the apiserver's own validation, defaulting,
@@ -17,7 +17,6 @@ import { applyAsAdmin, connectCluster, eventually, installCrd, isNotFound, kubec
 // ../shared/crds next to the repository); they are read from there and installed for real.
 
 const MANIFESTS = join(REPO_ROOT, 'cdk8s', 'dist-manifests');
-const UPSTREAM_CRDS = process.env['K8S_UPSTREAM_CRDS'] ?? resolve(REPO_ROOT, '..', 'shared', 'crds');
 const NAMESPACE = 'clinical-ingest';
 const OUR_GROUPS = new Set(['', 'apps', 'rbac.authorization.k8s.io', 'apiregistration.k8s.io', 'networking.k8s.io', 'policy', 'batch', 'autoscaling', 'ingest.clinical.dev', 'apiextensions.k8s.io']);
 

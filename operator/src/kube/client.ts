@@ -1,8 +1,12 @@
 import { ApiException, AppsV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION } from '../api/types.js';
+import { SNAPSHOT_KIND, SNAPSHOT_PLURAL } from '../api/snapshot.js';
+import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import { OperatorError, type KubeClient, type KubeObject, type ObjectRef } from '../controller/ports.js';
 
 export const FIELD_MANAGER = 'ingest-operator';
+
+/** The operator's own kinds whose status it writes. */
+const STATUS_PLURALS: Readonly<Record<string, string>> = { [KIND]: PLURAL, [SNAPSHOT_KIND]: SNAPSHOT_PLURAL };
 
 export function isNotFound(e: unknown): boolean {
   return (e instanceof ApiException && e.code === 404) || (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 404);
@@ -59,7 +63,7 @@ export class KubeApiClient implements KubeClient {
           group: GROUP,
           version: VERSION,
           namespace: ref.namespace,
-          plural: PLURAL,
+          plural: STATUS_PLURALS[ref.kind] ?? PLURAL,
           name: ref.name,
           body: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
           fieldManager: this.fieldManager,

@@ -11,7 +11,9 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '@clinical-ingest/intake-core';
 import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { SNAPSHOT_PLURAL } from '../api/snapshot.js';
 import { MANAGED_BY, PIPELINE_LABEL } from '../builders/common.js';
+import { SNAPSHOT_LABEL } from '../controller/snapshot.js';
 import type { PipelineSource } from '../metrics/external.js';
 
 export interface Informers {
@@ -100,6 +102,65 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
     stop: async () => {
       stopped = true;
       await Promise.all([pipelines.stop(), deployments.stop(), hpas.stop()]);
+    },
+  };
+}
+
+export interface SnapshotInformers {
+  synced(): boolean;
+  keys(): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Informers on Snapshots and on the SparkApplications the operator created for them (its
+ * managed-by label); every event enqueues the Snapshot's key.
+ */
+export async function startSnapshotInformers(kc: KubeConfig, namespace: string, enqueue: (key: string) => void, log: Logger): Promise<SnapshotInformers> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const ns = namespace === '' ? undefined : namespace;
+  const base = ns === undefined ? '' : `/namespaces/${ns}`;
+  const list = (group: string, version: string, plural: string, labelSelector?: string) => () =>
+    (ns === undefined
+      ? custom.listClusterCustomObject({ group, version, plural, ...(labelSelector ? { labelSelector } : {}) })
+      : custom.listNamespacedCustomObject({ group, version, namespace: ns, plural, ...(labelSelector ? { labelSelector } : {}) })) as Promise<KubernetesListObject<KubernetesObject>>;
+  const snapshots = makeInformer(kc, `/apis/${GROUP}/${VERSION}${base}/${SNAPSHOT_PLURAL}`, list(GROUP, VERSION, SNAPSHOT_PLURAL));
+  const apps = makeInformer(kc, `/apis/sparkoperator.k8s.io/v1beta2${base}/sparkapplications`, list('sparkoperator.k8s.io', 'v1beta2', 'sparkapplications', OWNED), OWNED);
+  const synced = new Set<string>();
+  let stopped = false;
+  const key = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+  const ownerKey = (o: KubernetesObject) => {
+    const s = o.metadata?.labels?.[SNAPSHOT_LABEL];
+    return s === undefined ? undefined : `${o.metadata?.namespace}/${s}`;
+  };
+  for (const [name, inf, k] of [
+    ['snapshots', snapshots, key],
+    ['sparkapplications', apps, ownerKey],
+  ] as const) {
+    for (const verb of ['add', 'update'] as const) {
+      inf.on(verb, (o) => {
+        const x = k(o);
+        if (x !== undefined) enqueue(x);
+      });
+    }
+    inf.on('connect', () => synced.add(name));
+    inf.on('error', (err) => {
+      synced.delete(name);
+      if (stopped) return;
+      log.warn({ informer: name, err }, 'watch failed; restarting');
+      setTimeout(() => {
+        if (!stopped) void inf.start().catch((e) => log.error({ informer: name, err: e }, 'informer restart failed'));
+      }, RESTART_MS).unref();
+    });
+  }
+  await Promise.all([snapshots.start(), apps.start()]);
+  synced.add('snapshots').add('sparkapplications');
+  return {
+    synced: () => synced.size === 2,
+    keys: () => snapshots.list().map(key),
+    stop: async () => {
+      stopped = true;
+      await Promise.all([snapshots.stop(), apps.stop()]);
     },
   };
 }
