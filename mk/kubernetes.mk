@@ -40,10 +40,12 @@ loadtest: ## Run the in-cluster load-test Job (LOADTEST_COUNT records), stream i
 	$(K8S_ENV) cdk8s/scripts/loadtest.sh
 
 .PHONY: snapshot-export
-snapshot-export: ## Start a Spark snapshot export (SparkApplication from the synthesized template).
+snapshot-export: ## Export a snapshot on Kubernetes: a Snapshot the operator runs as a SparkApplication (AS_OF=<ISO-8601> SCOPE=public|master [SNAPSHOT_PATH=]).
 	@$(K8S_ENV) cdk8s/scripts/deploy.sh --check-tools
-	@$(MAKE) --no-print-directory synth
-	$(KUBECTL) create -f cdk8s/dist-manifests/snapshot-export.k8s.yaml
+	@test -n "$(AS_OF)" || { echo "usage: make snapshot-export AS_OF=2026-12-02T14:00:00Z SCOPE=public|master [SNAPSHOT_PATH=dir]" >&2; exit 2; }
+	printf '%s' '{"apiVersion":"ingest.clinical.dev/v1alpha1","kind":"Snapshot","metadata":{"generateName":"export-","namespace":"$(K8S_NAMESPACE)"},"spec":{"asOf":"$(AS_OF)","scope":"$(or $(SCOPE),public)","destination":{"persistentVolumeClaim":{"claimName":"snapshots"},"path":"$(or $(SNAPSHOT_PATH),$(or $(SCOPE),public)-$(shell date -u +%Y%m%dT%H%M%SZ))"}}}' \
+	  | $(KUBECTL) create -f - -o name
+	@echo "follow it with: $(KUBECTL) get snapshots -n $(K8S_NAMESPACE) -w"
 
 .PHONY: kind-down
 kind-down: ## Delete the kind cluster (and its volumes).

@@ -1,9 +1,11 @@
 /**
  * The charts: one per deployable unit, each only composing constructs. `make deploy` applies them
- * in DEPLOY_ORDER (the output file of a chart is `<id>.k8s.yaml`); the load test and the snapshot
- * export are run on demand (`make loadtest`, `make snapshot-export`).
+ * in DEPLOY_ORDER (the output file of a chart is `<id>.k8s.yaml`); the load test runs on demand
+ * (`make loadtest`). Snapshot exports are SparkApplications the operator builds for each Snapshot
+ * resource (`make snapshot-export` creates one), from the settings given to it here.
  */
 import { Chart, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { selectorLabels } from '@clinical-ingest/operator';
 import { SPARK_EXPORT, UPSTREAM_IMAGES } from './images.js';
@@ -19,7 +21,7 @@ import { DATABASE_ROLES, PostgresCluster } from './lib/postgres.js';
 import { DynamoApiStore } from './lib/public-store.js';
 import { RedisCache } from './lib/redis.js';
 import { SECRET_KEYS, SECRET_NAMES } from './lib/secrets.js';
-import { SnapshotExport, SparkRbac } from './lib/spark.js';
+import { SparkRbac } from './lib/spark.js';
 import { literalEnv, secretEnv } from './lib/workload.js';
 import { MIGRATIONS_DIR } from './paths.js';
 import type { PlatformSettings } from './settings.js';
@@ -126,8 +128,18 @@ export class SparkChart extends Chart {
   constructor(scope: Construct, id: string, s: PlatformSettings) {
     super(scope, id, chartProps(s));
     this.rbac = new SparkRbac(this, 'rbac', { namespace: s.namespace });
+    // Where `make snapshot-export` puts exports (Snapshot spec.destination): a master-scope export
+    // there is PHI. ReadWriteOnce serves a one-node cluster (kind); with executors on several
+    // nodes, use a ReadWriteMany class.
+    new k8s.KubePersistentVolumeClaim(this, 'snapshots', {
+      metadata: { name: SNAPSHOTS_CLAIM, labels: appLabels('spark', 'snapshot-export') },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString('10Gi') } } },
+    });
   }
 }
+
+/** The PersistentVolumeClaim snapshot exports are written to by default. */
+export const SNAPSHOTS_CLAIM = 'snapshots';
 
 export class OperatorChart extends Chart {
   readonly operator: IngestOperator;
@@ -252,20 +264,6 @@ function snapshotJdbcUrl(s: PlatformSettings, postgres: PostgresChart): string {
   return `jdbc:postgresql://${postgres.postgres.rwService}:5432/${s.postgres.database}?sslmode=require`;
 }
 
-export class SnapshotExportChart extends Chart {
-  constructor(scope: Construct, id: string, s: PlatformSettings, postgres: PostgresChart, spark: SparkChart) {
-    super(scope, id, chartProps(s));
-    new SnapshotExport(this, 'export', {
-      ...SPARK_EXPORT,
-      serviceAccountName: spark.rbac.serviceAccountName,
-      jdbcUrl: snapshotJdbcUrl(s, postgres),
-      dbUser: DATABASE_ROLES.history,
-      dbPasswordSecret: { name: SECRET_NAMES.roles.history, key: SECRET_KEYS.password },
-      podLabels: appLabels('snapshot-export', 'snapshot-export'),
-    });
-  }
-}
-
 export interface Platform {
   readonly namespace: NamespaceChart;
   readonly kafka: KafkaChart;
@@ -277,13 +275,12 @@ export interface Platform {
   readonly pipeline: PipelineChart;
   readonly network: NetworkChart;
   readonly loadTest: LoadTestChart;
-  readonly snapshotExport: SnapshotExportChart;
 }
 
 /** Chart ids in the order `make deploy` applies them (each is `<id>.k8s.yaml`). */
 export const DEPLOY_ORDER = ['namespace', 'network', 'kafka', 'postgres', 'redis', 'public-store', 'spark', 'operator', 'pipeline'] as const;
 /** Charts applied on demand, not by `make deploy`. */
-export const ON_DEMAND = ['loadtest', 'snapshot-export'] as const;
+export const ON_DEMAND = ['loadtest'] as const;
 
 /** Every chart of the platform, under `scope` (an App). */
 export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
@@ -296,7 +293,6 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const operator = new OperatorChart(scope, 'operator', s, kafka, postgres, spark);
   const pipeline = new PipelineChart(scope, 'pipeline', s, kafka);
   const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline);
-  const snapshotExport = new SnapshotExportChart(scope, 'snapshot-export', s, postgres, spark);
   const network = new NetworkChart(scope, 'network', s, platformFlows(s, { kafka, postgres, redis, publicStore, operator, pipeline, loadTest }));
-  return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest, snapshotExport };
+  return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest };
 }

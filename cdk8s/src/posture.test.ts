@@ -17,7 +17,7 @@ beforeAll(() => {
 });
 
 const clone = <T>(v: T): T => structuredClone(v);
-const find = (kind: string, name?: string): KubeObject => clone(s.all.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name))!);
+const find = (kind: string, name?: string): KubeObject => clone([...s.all, ...s.operatorBuilt].find((x) => x.kind === kind && (name === undefined || x.metadata.name === name))!);
 
 describe('every pod template', () => {
   it('is found by the walk: our workloads, the operators\' resources and the operator-built consumer', () => {
@@ -31,7 +31,7 @@ describe('every pod template', () => {
         'Kafka/intake',
         'KafkaNodePool/combined',
         'Pooler/pg-pooler-rw',
-        'SparkApplication/snapshot-export-',
+        'SparkApplication/snapshot-example',
         'StatefulSet/public-store',
         'StatefulSet/redis',
       ].sort(),

@@ -26,7 +26,7 @@ function errorsOf(obj: KubeObject): string[] {
 
 const clone = <T>(v: T): T => structuredClone(v);
 const find = (kind: string, name?: string): KubeObject => {
-  const o = s.all.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
+  const o = [...s.all, ...s.operatorBuilt].find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
   if (o === undefined) throw new Error(`no ${kind} ${name ?? ''} synthesized`);
   return clone(o);
 };
@@ -71,7 +71,8 @@ describe('every synthesized object', () => {
   });
 
   it('of a Strimzi, CloudNativePG or spark-operator kind is valid against its upstream CRD', () => {
-    const custom = s.all.filter((o) => /strimzi|cnpg|sparkoperator/.test(o.apiVersion));
+    // The SparkApplication is the operator's, built for a Snapshot from the synthesized settings.
+    const custom = [...s.all, ...s.operatorBuilt].filter((o) => /strimzi|cnpg|sparkoperator/.test(o.apiVersion));
     expect(new Set(custom.map((o) => o.kind))).toEqual(new Set(['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser', 'Cluster', 'Pooler', 'SparkApplication']));
     expect(custom.flatMap((o) => crdRegistry().errors(o))).toEqual([]);
   });
@@ -99,14 +100,15 @@ describe('the IngestPipeline CRD (from @clinical-ingest/operator)', () => {
   });
 });
 
-describe('what the operator builds from the synthesized IngestPipeline', () => {
-  it('is a valid Deployment and HPA', () => {
-    expect(s.operatorBuilt.map((o) => o.kind)).toEqual(['Deployment', 'HorizontalPodAutoscaler']);
-    expect(s.operatorBuilt.flatMap(coreSchemaErrors)).toEqual([]);
+describe('what the operator builds from the synthesized IngestPipeline and settings', () => {
+  const core = () => s.operatorBuilt.filter((o) => isCoreKind(o.apiVersion));
+  it('is a valid Deployment and HPA, and a SparkApplication for a Snapshot', () => {
+    expect(s.operatorBuilt.map((o) => o.kind)).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'SparkApplication']);
+    expect(core().flatMap(coreSchemaErrors)).toEqual([]);
   });
 
   it('uses no field the Kubernetes API does not know', () => {
-    expect(s.operatorBuilt.flatMap(unknownFieldErrors)).toEqual([]);
+    expect(core().flatMap(unknownFieldErrors)).toEqual([]);
   });
 });
 

@@ -9,4 +9,5 @@ export { computeStatus, setCondition, sameJson, type StatusInput } from './contr
 export { validateSpec } from './controller/validate.js';
 export { handleExternalMetrics, apiResourceList, quantity, type PipelineSource, type MetricsRequest, type MetricsResponse } from './metrics/external.js';
 export { parseSelector, matches as selectorMatches } from './metrics/selector.js';
-export { operatorConfigShape, parseOperatorConfig } from './config.js';
+export { operatorConfigShape, parseOperatorConfig, snapshotExportSettings } from './config.js';
+export { buildSparkApplication, snapshotStatusFrom, SPARK_API_VERSION, type SnapshotExportSettings, type SparkApplication } from './controller/snapshot.js';

@@ -4,7 +4,7 @@
  * users get), the upstream CRDs, and the set of Secrets that exist at run time.
  */
 import { Chart, Testing } from 'cdk8s';
-import { buildConsumerDeployment, buildConsumerHpa, ingestPipelineCrd } from '@clinical-ingest/operator';
+import { API_VERSION, buildConsumerDeployment, buildConsumerHpa, buildSparkApplication, ingestPipelineCrd, parseOperatorConfig, snapshotCrd, snapshotExportSettings } from '@clinical-ingest/operator';
 import { buildPlatform, dynamoClientEnv, type Platform } from '../charts.js';
 import { deployTimeObjects, operatorSecrets, secretPlan } from '../lib/secrets.js';
 import { crdsDir } from '../paths.js';
@@ -18,7 +18,11 @@ export interface Synthesized {
   /** Objects per chart id, in synthesis order. */
   readonly charts: ReadonlyMap<string, KubeObject[]>;
   readonly all: readonly KubeObject[];
-  /** The consumer Deployment and HPA the operator builds from the synthesized IngestPipeline. */
+  /**
+   * What the operator builds with the synthesized configuration: the consumer Deployment and HPA
+   * from the synthesized IngestPipeline, and the SparkApplication of an example Snapshot (master
+   * scope) from the SNAPSHOT_* settings of the operator's Deployment.
+   */
   readonly operatorBuilt: readonly KubeObject[];
 }
 
@@ -35,8 +39,23 @@ export function synthesize(overrides: PlatformOverrides = {}): Synthesized {
   const operatorBuilt = [
     buildConsumerDeployment(pipeline, { withoutOwner: true }),
     buildConsumerHpa(pipeline, { withoutOwner: true, partitions: settings.kafka.partitions }),
+    exampleSnapshotExport(charts.get('operator') ?? [], settings.namespace),
   ] as unknown as KubeObject[];
   return { settings, platform, charts, all: [...charts.values()].flat(), operatorBuilt };
+}
+
+/** The SparkApplication the synthesized operator would create for a master-scope Snapshot. */
+function exampleSnapshotExport(operatorChart: readonly KubeObject[], namespace: string): KubeObject {
+  const deployment = operatorChart.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  const env = Object.fromEntries((deployment.spec.template.spec.containers[0]!.env ?? []).filter((e) => e.name.startsWith('SNAPSHOT_') && e.value !== undefined).map((e) => [e.name, e.value]));
+  const settings = snapshotExportSettings(parseOperatorConfig(env));
+  const snapshot = {
+    apiVersion: API_VERSION,
+    kind: 'Snapshot',
+    metadata: { name: 'example', namespace, uid: '00000000-0000-0000-0000-000000000000' },
+    spec: { asOf: '2026-01-01T00:00:00Z', scope: 'master' as const, destination: { persistentVolumeClaim: { claimName: 'snapshots' }, path: 'example' } },
+  };
+  return buildSparkApplication(snapshot, settings) as unknown as KubeObject;
 }
 
 let registry: CrdRegistry | undefined;
@@ -54,6 +73,7 @@ export function crdRegistry(): CrdRegistry {
     registry = new CrdRegistry();
     for (const crd of upstreamCrds()) registry.add(crd);
     registry.add(ingestPipelineCrd() as unknown as CrdDocument);
+    registry.add(snapshotCrd() as unknown as CrdDocument);
   }
   return registry;
 }

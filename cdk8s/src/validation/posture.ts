@@ -35,6 +35,7 @@ export const PODLESS_KINDS: ReadonlySet<string> = new Set([
   'KafkaUser',
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
+  'PersistentVolumeClaim',
   // The operator turns it into a Deployment: the tests check that Deployment (buildConsumerDeployment).
   'IngestPipeline',
 ]);
