@@ -262,6 +262,65 @@ describe('rejects go where they can be replayed', () => {
   });
 });
 
+describe('a crash the Kafka client will not restart', () => {
+  it('ends the process with a non-zero exit code, so that its supervisor restarts it', async () => {
+    const topic = await platform.topic(1);
+    // A session timeout beyond the broker's group.max.session.timeout.ms (30 min by default): the
+    // JoinGroup fails with INVALID_SESSION_TIMEOUT, which kafkajs does not retry (restart: false).
+    let code: number | null;
+    try {
+      const c = await ConsumerProcess.start({ topic, group: `itest-${randomUUID().slice(0, 8)}`, metricsPort: freePort(), publicStore: 'postgres', extraEnv: { KAFKA_SESSION_TIMEOUT_MS: '1900000' } });
+      running.push(c);
+      code = await c.exited();
+      expect(c.log()).toMatch(/consumer crashed/);
+    } catch (err) {
+      // It may crash before it reports ready: start() then says how it exited.
+      code = Number(/consumer exited with (\d+)/.exec((err as Error).message)?.[1]);
+      expect((err as Error).message).toMatch(/consumer crashed/);
+    }
+    expect(code).toBe(1);
+  });
+});
+
+describe('a slow store slows the partition, it does not get the member evicted', () => {
+  it('a batch held by the database longer than the session timeout keeps its member in the group and commits', async () => {
+    const topic = await platform.topic(1);
+    const group = `itest-${randomUUID().slice(0, 8)}`;
+    // Session 10 s (the harness's); statements may wait a minute, so the batch waits, not fails.
+    const c = await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres', extraEnv: { PG_STATEMENT_TIMEOUT_MS: '60000' } });
+    running.push(c);
+    await produce(topic, 0, [record()]);
+    await until('the first record', () => stored(topic, 0), (s) => s.n === 1);
+    const member = async () => {
+      const admin = platform.kafka.admin();
+      await admin.connect();
+      try {
+        const g = (await admin.describeGroups([group])).groups[0]!;
+        return { state: g.state, members: g.members.map((m) => m.memberId) };
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const before = await member();
+    expect(before.members).toHaveLength(1);
+    // Hold the partition's position row: the next batch's commit waits on it for 25 s.
+    const holder = await platform.admin.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = 0 FOR UPDATE', [topic]);
+      await produce(topic, 0, Array.from({ length: 10 }, () => record()));
+      await new Promise((r) => setTimeout(r, 25_000));
+      expect((await stored(topic, 0)).n).toBe(1); // the batch was waiting all along
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    await until('the held batch', () => stored(topic, 0), (s) => s.n === 11);
+    expect(await member()).toEqual({ state: 'Stable', members: before.members });
+    expect(await c.metric('intake_batch_errors_total')).toBe(0);
+  }, 120_000);
+});
+
 describe('rebalances', () => {
   it('a rebalance storm counts no batch error: successful batches and rebalances are not failures', async () => {
     const topic = await platform.topic(6);

@@ -97,6 +97,11 @@ export class ConsumerProcess {
     return sum;
   }
 
+  /** The exit code, once the process has ended on its own. */
+  exited(): Promise<number | null> {
+    return this.#exit;
+  }
+
   /** SIGTERM and wait for the graceful shutdown; returns the exit code. */
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');

@@ -108,7 +108,8 @@ async function lookupLatencies(client: pg.Client, first: string, last: string): 
   const span = Date.parse(last) - t0;
   for (let k = 0; k < lookups; k++) {
     const i = Math.floor(Math.random() * patients);
-    const at = new Date(t0 + Math.random() * span).toISOString();
+    // The endpoints as PostgreSQL printed them (µs); a Date in between is only ms-precise.
+    const at = span <= 0 ? last : new Date(t0 + Math.random() * span).toISOString();
     const s = process.hrtime.bigint();
     const r = await client.query({ name: 'one', text: 'SELECT * FROM ingest.patient_as_of(md5($1::text)::uuid, $2)', values: [i, at] });
     times.push(Number(process.hrtime.bigint() - s) / 1e6);
