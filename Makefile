@@ -108,6 +108,12 @@ bench-snapshots: build up ## Benchmark point-in-time snapshots against a COPY of
 chaos: build up ## The fault suite: kill -9, restarts, flush, rebalance storm, rollback, poison mix; exact counts.
 	CHAOS_RECORDS=$(CHAOS_RECORDS) node loadgen/dist/chaos/main.js
 
+.PHONY: observe
+observe: build up ## Prometheus on 127.0.0.1:19090 with the alert rules, scraping the running consumers (make start) and the operator.
+	scripts/observe.sh up
+	scripts/observe.sh targets intake-consumer $$(scripts/pipeline.sh metrics-urls | sed -E 's#^http://([^/]+)/.*#\1#')
+	@echo "open $$(scripts/observe.sh url)/alerts and /graph; the dashboard: node cdk8s/dist/monitoring/cli.js dashboard (import into Grafana)"
+
 .PHONY: replay
 replay: build ## Re-send rejected records to the intake topic, once (REASON=, PARTITION=, FROM=, TO=, LIMIT=, DRY_RUN=1).
 	node consumer/dist/replay-main.js $(foreach r,$(REASON),--reason $(r)) $(foreach p,$(PARTITION),--partition $(p)) \

@@ -27,7 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'k8s',
-          include: ['operator/src/**/*.e2e.ts'],
+          include: ['{operator,cdk8s}/src/**/*.e2e.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 180_000,

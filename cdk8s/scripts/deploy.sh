@@ -52,6 +52,12 @@ fi
 kubectl_ns rollout status deployment/ingest-operator --timeout="$TIMEOUT"
 
 apply_chart pipeline
+# Monitoring where the Prometheus Operator runs (its CRDs exist); otherwise say how to add it.
+if "$KUBECTL" get crd podmonitors.monitoring.coreos.com prometheusrules.monitoring.coreos.com >/dev/null 2>&1; then
+  apply_chart monitoring
+else
+  say "no Prometheus Operator in the cluster: monitoring.k8s.yaml (PodMonitors, alerts, dashboard) not applied; see docs/kubernetes.md"
+fi
 say "waiting for the operator to create the consumers"
 for _ in $(seq 1 60); do kubectl_ns get deployment/intake-consumer >/dev/null 2>&1 && break; sleep 2; done
 kubectl_ns rollout status deployment/intake-consumer --timeout="$TIMEOUT"

@@ -11,7 +11,8 @@ import { selectorLabels } from '@clinical-ingest/operator';
 import { SPARK_EXPORT, UPSTREAM_IMAGES } from './images.js';
 import { acl, ClientUser, KafkaCluster, Topic } from './lib/kafka.js';
 import { kafkaClientEnv, kafkaCredentialEnv } from './lib/kafka-client.js';
-import { appLabels } from './lib/labels.js';
+import { appLabels, selector } from './lib/labels.js';
+import { PlatformMonitoring } from './lib/monitoring.js';
 import { LoadTestJob } from './lib/loadtest.js';
 import { PlatformNamespace } from './lib/namespace.js';
 import { DefaultDeny, FlowPolicies, type Flow } from './lib/network.js';
@@ -275,12 +276,31 @@ export interface Platform {
   readonly pipeline: PipelineChart;
   readonly network: NetworkChart;
   readonly loadTest: LoadTestChart;
+  readonly monitoring: MonitoringChart;
+}
+
+/**
+ * Monitoring for the Prometheus Operator (PodMonitors, the alert rules, the Grafana dashboard):
+ * `make deploy` applies it where the Prometheus Operator's CRDs exist (kube-prometheus-stack).
+ */
+export class MonitoringChart extends Chart {
+  constructor(scope: Construct, id: string, s: PlatformSettings, operator: OperatorChart) {
+    super(scope, id, chartProps(s));
+    new PlatformMonitoring(this, 'monitoring', {
+      consumerPodLabels: { 'app.kubernetes.io/name': 'intake-consumer' },
+      consumerPort: 'metrics',
+      operatorPodLabels: selector(operator.operator.name),
+      operatorPort: 'health',
+    });
+  }
 }
 
 /** Chart ids in the order `make deploy` applies them (each is `<id>.k8s.yaml`). */
 export const DEPLOY_ORDER = ['namespace', 'network', 'kafka', 'postgres', 'redis', 'public-store', 'spark', 'operator', 'pipeline'] as const;
 /** Charts applied on demand, not by `make deploy`. */
 export const ON_DEMAND = ['loadtest'] as const;
+/** Charts `make deploy` applies when what they need is installed (the Prometheus Operator). */
+export const OPTIONAL = ['monitoring'] as const;
 
 /** Every chart of the platform, under `scope` (an App). */
 export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
@@ -294,5 +314,6 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const pipeline = new PipelineChart(scope, 'pipeline', s, kafka);
   const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline);
   const network = new NetworkChart(scope, 'network', s, platformFlows(s, { kafka, postgres, redis, publicStore, operator, pipeline, loadTest }));
-  return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest };
+  const monitoring = new MonitoringChart(scope, 'monitoring', s, operator);
+  return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest, monitoring };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildPlatform, DEPLOY_ORDER, ON_DEMAND } from './charts.js';
+import { buildPlatform, DEPLOY_ORDER, ON_DEMAND, OPTIONAL } from './charts.js';
 import { CLUSTER_SCOPED_KINDS } from './lib/scope.js';
 import { defaultSettings, settingsFromEnvironment } from './settings.js';
 import { synthesize, type Synthesized } from './validation/platform.js';
@@ -35,10 +35,10 @@ function forSnapshot(objects: readonly KubeObject[]): unknown[] {
 
 describe('make synth', () => {
   it('has one chart per deployable unit, each applied by make deploy or on demand', () => {
-    expect([...s.charts.keys()].sort()).toEqual([...DEPLOY_ORDER, ...ON_DEMAND].sort());
+    expect([...s.charts.keys()].sort()).toEqual([...DEPLOY_ORDER, ...ON_DEMAND, ...OPTIONAL].sort());
   });
 
-  it.each([...DEPLOY_ORDER, ...ON_DEMAND])('chart %s matches its snapshot', (id) => {
+  it.each([...DEPLOY_ORDER, ...ON_DEMAND, ...OPTIONAL])('chart %s matches its snapshot', (id) => {
     expect(forSnapshot(s.charts.get(id) ?? [])).toMatchSnapshot();
   });
 
@@ -62,7 +62,7 @@ describe('make synth', () => {
       const app = new App({ outdir: dir });
       buildPlatform(app, defaultSettings());
       app.synth();
-      expect(readdirSync(dir).sort()).toEqual([...DEPLOY_ORDER, ...ON_DEMAND].map((c) => `${c}.k8s.yaml`).sort());
+      expect(readdirSync(dir).sort()).toEqual([...DEPLOY_ORDER, ...ON_DEMAND, ...OPTIONAL].map((c) => `${c}.k8s.yaml`).sort());
       for (const id of s.charts.keys()) {
         const docs = parseAllDocuments(readFileSync(join(dir, `${id}.k8s.yaml`), 'utf8')).map((d) => d.toJS());
         expect(docs).toEqual(s.charts.get(id));

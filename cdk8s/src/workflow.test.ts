@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { DEPLOY_ORDER } from './charts.js';
+import { DEPLOY_ORDER, OPTIONAL } from './charts.js';
 import { REPO_ROOT } from './paths.js';
 import { defaultSettings } from './settings.js';
 
@@ -81,10 +81,11 @@ describe('the workflow scripts', () => {
     expect(up).toMatch(new RegExp(`--namespace ${ns.sparkOperator} `));
   });
 
-  it('deploy applies every chart of the deploy order, in that order, and waits for Kafka and PostgreSQL', () => {
+  it('deploy applies every chart of the deploy order, in that order, then the optional ones, and waits for Kafka and PostgreSQL', () => {
     const deploy = script('deploy');
     const applied = [...deploy.matchAll(/apply_chart ([\w-]+)/g)].map((m) => m[1]);
-    expect(applied).toEqual([...DEPLOY_ORDER]);
+    expect(applied).toEqual([...DEPLOY_ORDER, ...OPTIONAL]);
+    expect(deploy).toMatch(/get crd podmonitors\.monitoring\.coreos\.com prometheusrules\.monitoring\.coreos\.com .*\n\s+apply_chart monitoring/);
     expect(deploy).toMatch(/wait kafka --all --for=condition=Ready/);
     expect(deploy).toMatch(/wait cluster\.postgresql\.cnpg\.io --all --for=condition=Ready/);
     expect(deploy).toMatch(/rollout status deployment\/ingest-operator/);

@@ -147,10 +147,13 @@ export class StallTracker {
     this.#stalled.set(partition, s);
   }
 
-  /** The partition moved: it is not stalled. */
+  /** The partition moved: it is not stalled (the gauge shows 0 for every partition it holds). */
   clear(partition: number): void {
     const s = this.#stalled.get(partition);
-    if (s === undefined) return;
+    if (s === undefined) {
+      this.metrics.stalled.set({ partition: String(partition) }, 0);
+      return;
+    }
     clearTimeout(s.timer);
     this.#stalled.delete(partition);
     this.metrics.stalled.set({ partition: String(partition) }, 0);

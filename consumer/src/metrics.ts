@@ -45,6 +45,9 @@ export class ConsumerMetrics {
 
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'intake_consumer_' });
+    // Series an alert compares exist from the start, at 0 (an alert on a series that appears only
+    // with the first failure would compare nothing until then).
+    this.batchErrors.inc({ code: 'PUBLIC_STORE_WRITE' }, 0);
   }
 
   stage(name: string): () => void {

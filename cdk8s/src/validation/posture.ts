@@ -36,6 +36,8 @@ export const PODLESS_KINDS: ReadonlySet<string> = new Set([
   'HorizontalPodAutoscaler',
   'PodDisruptionBudget',
   'PersistentVolumeClaim',
+  'PodMonitor',
+  'PrometheusRule',
   // The operator turns it into a Deployment: the tests check that Deployment (buildConsumerDeployment).
   'IngestPipeline',
 ]);

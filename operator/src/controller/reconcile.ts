@@ -21,7 +21,8 @@ export interface ReconcileResult {
 
 export interface ReconcilerObserver {
   reconciled?(key: string, r: ReconcileResult, seconds: number): void;
-  decided?(pipeline: IngestPipeline, d: Decision): void;
+  /** The policy's decision, and the consumer replicas ready when it was taken. */
+  decided?(pipeline: IngestPipeline, d: Decision, readyReplicas: number): void;
   forgotten?(key: string): void;
 }
 
@@ -122,7 +123,7 @@ export class Reconciler {
         this.states.get(key),
       );
       this.states.set(key, decision.state);
-      this.d.observer?.decided?.(pipeline, decision);
+      this.d.observer?.decided?.(pipeline, decision, deployment.status?.readyReplicas ?? 0);
       if (decision.changed) log.info({ from: specReplicas, to: decision.replicas, reason: decision.reason, lag: decision.totalLag }, decision.message);
       // Across zero the HPA is idle by design (it does not act on a target at 0): the operator
       // sets 0 and 1 itself, as KEDA does; the HPA owns every count from 1 up.
