@@ -70,10 +70,10 @@ describe('every synthesized object', () => {
     expect(errors).toEqual([]);
   });
 
-  it('of a Strimzi, CloudNativePG or spark-operator kind is valid against its upstream CRD', () => {
+  it('of a Strimzi, CloudNativePG, spark-operator or Prometheus Operator kind is valid against its upstream CRD', () => {
     // The SparkApplication is the operator's, built for a Snapshot from the synthesized settings.
-    const custom = [...s.all, ...s.operatorBuilt].filter((o) => /strimzi|cnpg|sparkoperator/.test(o.apiVersion));
-    expect(new Set(custom.map((o) => o.kind))).toEqual(new Set(['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser', 'Cluster', 'Pooler', 'SparkApplication']));
+    const custom = [...s.all, ...s.operatorBuilt].filter((o) => /strimzi|cnpg|sparkoperator|monitoring\.coreos\.com/.test(o.apiVersion));
+    expect(new Set(custom.map((o) => o.kind))).toEqual(new Set(['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser', 'Cluster', 'Pooler', 'SparkApplication', 'PodMonitor', 'PrometheusRule']));
     expect(custom.flatMap((o) => crdRegistry().errors(o))).toEqual([]);
   });
 

@@ -41,12 +41,51 @@ const INT_RANGES: Record<string, [number, number]> = {
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
+/**
+ * A CRD's `pattern` is Go (RE2) syntax; JavaScript has no inline flags. `(?i)` (case-insensitive
+ * from there on, as the Prometheus Operator's CRDs use it) becomes a class per letter.
+ */
+export function re2ToJs(pattern: string): string {
+  const at = pattern.indexOf('(?i)');
+  if (at === -1) return pattern;
+  /** The letters of a class body (not escapes) in the other case: [a-z] also matches A-Z. */
+  const otherCase = (body: string) => {
+    let o = '';
+    for (let i = 0; i < body.length; i++) {
+      const c = body[i]!;
+      if (c === '\\') {
+        i++;
+        continue;
+      }
+      o += c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase();
+    }
+    return /[a-zA-Z]/.test(o) ? o.replace(/^\^/, '') : '';
+  };
+  let out = pattern.slice(0, at);
+  for (let i = at + 4; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      out += c + (pattern[++i] ?? '');
+    } else if (c === '[') {
+      let j = i + 1;
+      while (j < pattern.length && pattern[j] !== ']') j += pattern[j] === '\\' ? 2 : 1;
+      const body = pattern.slice(i + 1, j);
+      out += `[${body}${otherCase(body)}]`;
+      i = j;
+    } else {
+      out += c.toLowerCase() !== c.toUpperCase() ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c;
+    }
+  }
+  return out;
+}
+
 /** Translates one CRD schema node (recursively) into a JSON schema ajv validates. */
 export function toJsonSchema(node: Schema, root = false): Schema {
   const out: Schema = {};
   for (const key of ['format', 'enum', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'uniqueItems', 'multipleOf', 'required', 'minProperties', 'maxProperties', 'const']) {
     if (node[key] !== undefined) out[key] = node[key];
   }
+  if (typeof out['pattern'] === 'string') out['pattern'] = re2ToJs(out['pattern']);
   if (node['exclusiveMinimum'] === true && typeof node['minimum'] === 'number') {
     out['exclusiveMinimum'] = node['minimum'];
     delete out['minimum'];
