@@ -61,7 +61,8 @@ up: install ## Start Kafka, PostgreSQL, Redis and dynalite on 127.0.0.1 (install
 	scripts/platform.sh up
 
 .PHONY: down
-down: stop ## Stop consumers, every server `make up` started, and the local control plane.
+down: stop ## Stop consumers, every server `make up` started, Prometheus (make observe), and the local control plane.
+	scripts/observe.sh down
 	scripts/platform.sh down
 	scripts/k8s-testenv.sh down
 
