@@ -30,6 +30,10 @@ export const operatorConfigShape = {
   TLS_KEY_FILE: z.string().min(1).optional(),
   /** CA of the aggregator's client certificates (requestheader-client-ca-file). */
   CLIENT_CA_FILE: z.string().min(1).optional(),
+  /** Common names the aggregator's client certificate may have (requestheader-allowed-names; empty: any). */
+  REQUESTHEADER_ALLOWED_NAMES: env.list('front-proxy-client'),
+  /** Authorize each metric read with a SubjectAccessReview (delegated authorization). */
+  METRICS_AUTHORIZATION: env.bool(true),
   KAFKA_CLIENT_ID: env.string('ingest-operator'),
   /** TLS and SASL to the brokers (the operator's KafkaUser reads offsets): see intake-core kafka.ts. */
   ...kafkaSecurityShape,

@@ -14,6 +14,7 @@ import { WorkQueue } from './controller/queue.js';
 import { Reconciler } from './controller/reconcile.js';
 import { SnapshotReconciler } from './controller/snapshot.js';
 import { KafkaLagReader } from './kafka/lag-reader.js';
+import { SubjectAccessReviewAuthorizer } from './kube/authorizer.js';
 import { KubeApiClient } from './kube/client.js';
 import { startInformers, startSnapshotInformers, type SnapshotInformers } from './kube/informers.js';
 import { LeaderElector } from './kube/leader.js';
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
           certFile: cfg.TLS_CERT_FILE,
           keyFile: cfg.TLS_KEY_FILE,
           ...(cfg.CLIENT_CA_FILE === undefined ? {} : { clientCaFile: cfg.CLIENT_CA_FILE }),
+          allowedNames: cfg.REQUESTHEADER_ALLOWED_NAMES,
+          ...(cfg.METRICS_AUTHORIZATION ? { authorizer: new SubjectAccessReviewAuthorizer(kc) } : {}),
         },
         informers.pipelines,
         log,

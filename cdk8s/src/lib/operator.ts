@@ -101,6 +101,14 @@ export class IngestOperator extends Construct {
           subjects: [{ kind: 'ServiceAccount', name: 'horizontal-pod-autoscaler', namespace: 'kube-system' }],
         }),
       );
+      // Delegated authorization of the metric reads (SubjectAccessReviews), as KEDA's server has it.
+      clusterScoped(
+        new k8s.KubeClusterRoleBinding(this, 'auth-delegator', {
+          metadata: { name: `${this.name}-auth-delegator`, labels },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+          subjects: subject,
+        }),
+      );
       new k8s.KubeService(this, 'service', {
         metadata: { name: this.name, labels },
         spec: { selector: this.podLabels, ports: [{ name: 'metrics-api', port: 443, targetPort: k8s.IntOrString.fromString('metrics-api') }] },

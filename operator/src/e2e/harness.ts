@@ -277,6 +277,14 @@ export async function operatorIdentity(c: Cluster, namespace: string, opts: { hp
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: reader },
         subjects: [{ kind: 'ServiceAccount', name: 'horizontal-pod-autoscaler', namespace: 'kube-system' }],
       } as KubernetesObject,
+      // The metrics server authorizes each read with a SubjectAccessReview (as the cdk8s app binds it).
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: `ingest-operator-e2e-auth-delegator-${namespace}`, labels: rbacLabels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+        subjects: [{ kind: 'ServiceAccount', name: sa, namespace }],
+      } as KubernetesObject,
     ];
     objs.push(...extra);
     clusterObjects.push(...extra);

@@ -1,4 +1,9 @@
 import type { V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIRED_REPLICAS_METRIC, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
@@ -14,6 +19,7 @@ import {
   eventually,
   EXTERNAL_METRICS_APISERVICE,
   installCrd,
+  K8S_DIR,
   KAFKA_BROKERS,
   kubectl,
   operatorIdentity,
@@ -199,4 +205,55 @@ describe('the HPA on the operator’s external metric', () => {
       ),
     );
   });
+});
+
+describe('who may read the external metrics, and what a malformed request gets', () => {
+  const path = () => `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/${DESIRED_REPLICAS_METRIC}`;
+  const pki = join(K8S_DIR, 'pki');
+
+  /** A request straight to the operator's port, with a client certificate and request headers. */
+  const direct = (cert: { cert: Buffer; key: Buffer }, headers: Record<string, string>, url = path()) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: operator!.metricsPort, path: url, method: 'GET', ...cert, headers, rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const frontProxy = () => ({ cert: readFileSync(join(pki, 'front-proxy-client.crt')), key: readFileSync(join(pki, 'front-proxy-client.key')) });
+  const HPA = 'system:serviceaccount:kube-system:horizontal-pod-autoscaler';
+
+  it('through the kube-apiserver: a malformed metric name is answered 400, and the server keeps serving', () =>
+    withLog(async () => {
+      await expect(kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/%E0%A4`])).rejects.toThrow(/400|BadRequest|malformed/i);
+      const again = JSON.parse(await kubectl(['get', '--raw', path()])) as { kind: string };
+      expect(again.kind).toBe('ExternalMetricValueList');
+      expect(operator!.child.exitCode).toBeNull();
+    }));
+
+  it('through the kube-apiserver: a user without the external-metrics reader role is refused', () =>
+    withLog(async () => {
+      await expect(kubectl(['--as', `system:serviceaccount:${ns}:nobody`, 'get', '--raw', path()])).rejects.toThrow(/forbidden|403/i);
+    }));
+
+  it('directly: the front proxy naming the HPA is served; naming a user without the role is refused by a SubjectAccessReview', () =>
+    withLog(async () => {
+      const ok = await direct(frontProxy(), { 'X-Remote-User': HPA, 'X-Remote-Group': 'system:serviceaccounts' });
+      expect(ok.status, ok.body).toBe(200);
+      const nobody = await direct(frontProxy(), { 'X-Remote-User': `system:serviceaccount:${ns}:nobody`, 'X-Remote-Group': 'system:serviceaccounts' });
+      expect(nobody.status, nobody.body).toBe(403);
+      const anonymous = await direct(frontProxy(), {});
+      expect(anonymous.status).toBe(401);
+    }));
+
+  it('directly: a certificate the front-proxy CA signed for another name is refused, whatever user it names', () =>
+    withLog(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'intruder-'));
+      execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=intruder', '-keyout', join(dir, 'k'), '-out', join(dir, 'csr')], { stdio: 'ignore' });
+      execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'csr'), '-CA', join(pki, 'front-proxy-ca.crt'), '-CAkey', join(pki, 'front-proxy-ca.key'), '-CAcreateserial', '-CAserial', join(dir, 'srl'), '-days', '1', '-out', join(dir, 'crt')], { stdio: 'ignore' });
+      const r = await direct({ cert: readFileSync(join(dir, 'crt')), key: readFileSync(join(dir, 'k')) }, { 'X-Remote-User': HPA });
+      expect(r.status, r.body).toBe(403);
+    }));
 });

@@ -40,7 +40,7 @@ function json(status: number, body: unknown): MetricsResponse {
 }
 
 /** A metav1.Status failure. */
-function failure(code: number, reason: string, message: string): MetricsResponse {
+export function failure(code: number, reason: string, message: string): MetricsResponse {
   return json(code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
@@ -75,23 +75,47 @@ export function apiResourceList(): unknown {
   };
 }
 
-export function handleExternalMetrics(req: MetricsRequest, source: PipelineSource, now: Date): MetricsResponse {
-  const url = new URL(req.url, 'https://operator.invalid');
+/** What a request asks for: discovery, one metric of a namespace, or an answer already (an error). */
+export type MetricsRoute =
+  | { readonly kind: 'discovery'; readonly response: MetricsResponse }
+  | { readonly kind: 'metric'; readonly namespace: string; readonly metric: string; readonly labelSelector: string | null }
+  | { readonly kind: 'error'; readonly response: MetricsResponse };
+
+/** The path's meaning, for the authorizer to decide on before anything is read. Never throws. */
+export function routeMetricsRequest(req: MetricsRequest): MetricsRoute {
+  let url: URL;
+  try {
+    url = new URL(req.url, 'https://operator.invalid');
+  } catch {
+    return { kind: 'error', response: failure(400, 'BadRequest', 'malformed URL') };
+  }
   const path = url.pathname.replace(/\/+$/, '');
-  if (req.method !== 'GET') return failure(405, 'MethodNotAllowed', `${req.method} is not supported`);
+  if (req.method !== 'GET') return { kind: 'error', response: failure(405, 'MethodNotAllowed', `${req.method} is not supported`) };
   if (path === `/apis/${EXTERNAL_METRICS_GROUP}`) {
     const v = { groupVersion: GV, version: EXTERNAL_METRICS_VERSION };
-    return json(200, { kind: 'APIGroup', apiVersion: 'v1', name: EXTERNAL_METRICS_GROUP, versions: [v], preferredVersion: v });
+    return { kind: 'discovery', response: json(200, { kind: 'APIGroup', apiVersion: 'v1', name: EXTERNAL_METRICS_GROUP, versions: [v], preferredVersion: v }) };
   }
-  if (path === BASE) return json(200, apiResourceList());
+  if (path === BASE) return { kind: 'discovery', response: json(200, apiResourceList()) };
   const m = new RegExp(`^${BASE.replace(/\./g, '\\.')}/namespaces/([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([^/]+)$`).exec(path);
-  if (!m) return failure(404, 'NotFound', `no such path ${path}`);
-  const namespace = m[1]!;
-  const metric = decodeURIComponent(m[3]!);
-  if (!EXTERNAL_METRICS.includes(metric)) return failure(404, 'NotFound', `external metric ${metric} is not served here`);
+  if (!m) return { kind: 'error', response: failure(404, 'NotFound', 'no such path') };
+  let metric: string;
+  try {
+    metric = decodeURIComponent(m[3]!);
+  } catch {
+    return { kind: 'error', response: failure(400, 'BadRequest', 'malformed metric name (percent-encoding)') };
+  }
+  if (!EXTERNAL_METRICS.includes(metric)) return { kind: 'error', response: failure(404, 'NotFound', 'external metric is not served here') };
+  return { kind: 'metric', namespace: m[1]!, metric, labelSelector: url.searchParams.get('labelSelector') };
+}
+
+/** The answer to a request, once it is authorized (the server authorizes metric requests first). */
+export function handleExternalMetrics(req: MetricsRequest, source: PipelineSource, now: Date): MetricsResponse {
+  const route = routeMetricsRequest(req);
+  if (route.kind !== 'metric') return route.response;
+  const { namespace, metric } = route;
   let selector;
   try {
-    selector = parseSelector(url.searchParams.get('labelSelector'));
+    selector = parseSelector(route.labelSelector);
   } catch (e) {
     return failure(400, 'BadRequest', e instanceof SelectorError ? e.message : 'invalid labelSelector');
   }
