@@ -284,13 +284,14 @@ export interface Platform {
  * `make deploy` applies it where the Prometheus Operator's CRDs exist (kube-prometheus-stack).
  */
 export class MonitoringChart extends Chart {
-  constructor(scope: Construct, id: string, s: PlatformSettings, operator: OperatorChart) {
+  constructor(scope: Construct, id: string, s: PlatformSettings, operator: OperatorChart, postgres: PostgresChart) {
     super(scope, id, chartProps(s));
     new PlatformMonitoring(this, 'monitoring', {
-      consumerPodLabels: { 'app.kubernetes.io/name': 'intake-consumer' },
-      consumerPort: 'metrics',
-      operatorPodLabels: selector(operator.operator.name),
-      operatorPort: 'health',
+      targets: [
+        { name: 'intake-consumer', podLabels: { 'app.kubernetes.io/name': 'intake-consumer' }, portName: 'metrics', port: s.consumer.metricsPort },
+        { name: 'ingest-operator', podLabels: selector(operator.operator.name), portName: 'health', port: operator.operator.healthPort },
+        { name: 'postgres', podLabels: { 'cnpg.io/cluster': postgres.postgres.name, 'cnpg.io/podRole': 'instance' }, portName: 'metrics', port: 9187 },
+      ],
     });
   }
 }
@@ -314,6 +315,6 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const pipeline = new PipelineChart(scope, 'pipeline', s, kafka);
   const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline);
   const network = new NetworkChart(scope, 'network', s, platformFlows(s, { kafka, postgres, redis, publicStore, operator, pipeline, loadTest }));
-  const monitoring = new MonitoringChart(scope, 'monitoring', s, operator);
+  const monitoring = new MonitoringChart(scope, 'monitoring', s, operator, postgres);
   return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest, monitoring };
 }

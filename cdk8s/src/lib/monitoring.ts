@@ -11,13 +11,22 @@ import { Construct } from 'constructs';
 import { grafanaDashboard, ruleGroups } from '../monitoring/definitions.js';
 import { appLabels } from './labels.js';
 
+/** Pods Prometheus scrapes: their labels, and the name and number of their metrics port. */
+export interface ScrapeTarget {
+  readonly name: string;
+  readonly podLabels: Readonly<Record<string, string>>;
+  readonly portName: string;
+  readonly port: number;
+}
+
 export interface PlatformMonitoringProps {
-  /** Labels of the consumer pods (the operator's selector labels, without the pipeline's instance). */
-  readonly consumerPodLabels: Readonly<Record<string, string>>;
-  /** Their metrics port's name. */
-  readonly consumerPort: string;
-  readonly operatorPodLabels: Readonly<Record<string, string>>;
-  readonly operatorPort: string;
+  /** The consumers, the operator, and PostgreSQL's instances (CloudNativePG's exporter, port 9187). */
+  readonly targets: readonly ScrapeTarget[];
+  /**
+   * The namespace Prometheus runs in: the platform denies ingress by default, so each target
+   * admits scrapes from it on its metrics port. @default 'monitoring'
+   */
+  readonly prometheusNamespace?: string;
   /** @default 15s */
   readonly interval?: string;
 }
@@ -27,15 +36,23 @@ export class PlatformMonitoring extends Construct {
     super(scope, id);
     const labels = appLabels('clinical-ingest', 'monitoring');
     const interval = props.interval ?? '15s';
-    const podMonitor = (name: string, matchLabels: Readonly<Record<string, string>>, port: string) =>
-      new ApiObject(this, name, {
+    const from = props.prometheusNamespace ?? 'monitoring';
+    for (const t of props.targets) {
+      new ApiObject(this, t.name, {
         apiVersion: 'monitoring.coreos.com/v1',
         kind: 'PodMonitor',
-        metadata: { name, labels },
-        spec: { selector: { matchLabels: { ...matchLabels } }, podMetricsEndpoints: [{ port, path: '/metrics', interval }] },
+        metadata: { name: t.name, labels },
+        spec: { selector: { matchLabels: { ...t.podLabels } }, podMetricsEndpoints: [{ port: t.portName, path: '/metrics', interval }] },
       });
-    podMonitor('intake-consumer', props.consumerPodLabels, props.consumerPort);
-    podMonitor('ingest-operator', props.operatorPodLabels, props.operatorPort);
+      new k8s.KubeNetworkPolicy(this, `${t.name}-scrape`, {
+        metadata: { name: `allow-prometheus-${t.name}`, labels },
+        spec: {
+          podSelector: { matchLabels: { ...t.podLabels } },
+          policyTypes: ['Ingress'],
+          ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from } } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(t.port) }] }],
+        },
+      });
+    }
     new ApiObject(this, 'rules', {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PrometheusRule',

@@ -53,6 +53,8 @@ export class IngestOperator extends Construct {
   readonly name: string;
   readonly podLabels: Record<string, string>;
   readonly metricsApiPort: number;
+  /** /metrics, /healthz, /readyz (plain HTTP, port name `health`). */
+  readonly healthPort: number;
   /** Deploy-time Secret (kubernetes.io/tls) with the API's serving certificate. */
   readonly tlsSecret: string;
   /** Deploy-time ConfigMap (key `ca.crt`) with the aggregator's client CA. */
@@ -66,6 +68,7 @@ export class IngestOperator extends Construct {
     this.tlsSecret = `${this.name}-tls`;
     this.clientCaConfigMap = `${this.name}-client-ca`;
     const healthPort = props.healthPort ?? 8080;
+    this.healthPort = healthPort;
     const labels = appLabels(this.name, 'operator');
     const ns = props.namespace;
     const metricsApi = props.externalMetricsApi ?? true;

@@ -148,7 +148,7 @@ export function ruleGroups(): { name: string; rules: Record<string, unknown>[] }
   ];
 }
 
-export type PanelSource = 'platform' | 'cloudnative-pg' | 'strimzi';
+export type PanelSource = 'platform' | 'cloudnative-pg';
 
 export interface PanelDefinition {
   readonly title: string;
@@ -156,8 +156,10 @@ export interface PanelDefinition {
   /** Queries and their legends. */
   readonly targets: readonly { readonly expr: string; readonly legend: string }[];
   /**
-   * Whose metrics: the platform's own (proven against the local Prometheus), or an upstream
-   * operator's exporter (CloudNativePG, Strimzi; present on Kubernetes only).
+   * Whose metrics: the platform's own (proven against the local Prometheus), or CloudNativePG's
+   * exporter on every PostgreSQL instance (its default queries; on Kubernetes only, scraped by the
+   * `postgres` PodMonitor). Strimzi exports nothing until a Kafka has `metricsConfig`, which this
+   * platform does not set: no Kafka panel reads a metric that would not exist.
    */
   readonly source: PanelSource;
 }
@@ -229,12 +231,6 @@ export const PANELS: readonly PanelDefinition[] = [
       { expr: 'sum(rate(cnpg_pg_stat_database_xact_commit[1m]))', legend: 'commits/s' },
       { expr: 'max(cnpg_pg_database_size_bytes{datname="clinical"})', legend: 'size (bytes)' },
     ],
-  },
-  {
-    title: 'Kafka: bytes in/s per broker (Strimzi)',
-    unit: 'Bps',
-    source: 'strimzi',
-    targets: [{ expr: 'sum by (pod) (rate(kafka_server_brokertopicmetrics_bytesin_total[1m]))', legend: '{{pod}}' }],
   },
 ];
 
