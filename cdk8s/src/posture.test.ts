@@ -4,7 +4,7 @@
  * the consumer Deployment the operator builds from the synthesized IngestPipeline.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { duplicateKeyErrors, namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
+import { duplicateKeyErrors, exposureErrors, namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
 import { synthesize, type Synthesized } from './validation/platform.js';
 import type { KubeObject } from './validation/types.js';
 
@@ -63,6 +63,17 @@ describe('every pod template', () => {
     const d = s.operatorBuilt[0] as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: { env: { name: string; value?: string }[] }[] } } } };
     const shutdownMs = Number(d.spec.template.spec.containers[0]!.env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')?.value);
     expect(d.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs);
+  });
+});
+
+describe('nothing is exposed outside the cluster', () => {
+  it('no Service is a NodePort or a LoadBalancer (the stores hold PHI; the public store checks no credentials)', () => {
+    expect([...s.all, ...s.operatorBuilt].flatMap(exposureErrors)).toEqual([]);
+  });
+
+  it("refuses the development NodePort of the public store, which is opt-in", () => {
+    const dev = synthesize({ publicStore: { nodePort: 30800 } });
+    expect(dev.all.flatMap(exposureErrors)).toEqual(['v1 Service public-store-external: type NodePort exposes it outside the cluster']);
   });
 });
 

@@ -74,7 +74,11 @@ export interface PublicStoreSettings {
    * deployed and the consumers use this URL. @default undefined (the in-cluster store)
    */
   readonly externalEndpoint?: string | undefined;
-  /** NodePort mapped by kind-config.yaml to 127.0.0.1:28000 on the host; 0: no NodePort. @default 30800 */
+  /**
+   * A NodePort for the store (kind-config.yaml maps DEV_PUBLIC_STORE_NODEPORT to 127.0.0.1:28000 on
+   * the host). dynalite checks no credentials: a NodePort lets anyone who reaches a node write into
+   * the anonymized store, so it is off unless asked for (K8S_PUBLIC_STORE_NODEPORT). @default 0 (none)
+   */
   readonly nodePort: number;
 }
 
@@ -114,6 +118,9 @@ export interface PlatformSettings {
 
 export type PlatformOverrides = { readonly [K in keyof PlatformSettings]?: PlatformSettings[K] extends string ? string : Partial<PlatformSettings[K]> };
 
+/** The NodePort kind-config.yaml maps to the host's 127.0.0.1:28000 (K8S_PUBLIC_STORE_NODEPORT=30800). */
+export const DEV_PUBLIC_STORE_NODEPORT = 30800;
+
 export function defaultSettings(overrides: PlatformOverrides = {}): PlatformSettings {
   const partitions = overrides.kafka?.partitions ?? 6;
   const kafka: KafkaSettings = {
@@ -147,7 +154,7 @@ export function defaultSettings(overrides: PlatformOverrides = {}): PlatformSett
       image: projectImage('publicStore'),
       port: 8000,
       table: LOCAL_DEFAULTS.PUBLIC_TABLE,
-      nodePort: 30800,
+      nodePort: 0,
       ...overrides.publicStore,
     },
     consumer: {
@@ -172,7 +179,8 @@ function positiveInt(name: string, text: string | undefined): number | undefined
 /**
  * Settings from the environment `make synth` runs in: PARTITIONS and TOPIC_RETENTION_MS (as for the
  * local platform), K8S_NAMESPACE, LOADTEST_COUNT, PUBLIC_STORE_IMAGE, K8S_DYNAMODB_ENDPOINT (an external
- * DynamoDB-API endpoint instead of the in-cluster store).
+ * DynamoDB-API endpoint instead of the in-cluster store), K8S_PUBLIC_STORE_NODEPORT (a NodePort for
+ * the in-cluster store, for development: DEV_PUBLIC_STORE_NODEPORT is what kind-config.yaml maps).
  */
 export function settingsFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): PlatformSettings {
   const partitions = positiveInt('PARTITIONS', env['PARTITIONS']);
@@ -185,6 +193,7 @@ export function settingsFromEnvironment(env: Readonly<Record<string, string | un
     publicStore: {
       ...(env['PUBLIC_STORE_IMAGE'] ? { image: env['PUBLIC_STORE_IMAGE'] } : {}),
       ...(env['K8S_DYNAMODB_ENDPOINT'] ? { externalEndpoint: env['K8S_DYNAMODB_ENDPOINT'] } : {}),
+      ...(env['K8S_PUBLIC_STORE_NODEPORT'] ? { nodePort: positiveInt('K8S_PUBLIC_STORE_NODEPORT', env['K8S_PUBLIC_STORE_NODEPORT'])! } : {}),
     },
     loadTest: count !== undefined ? { count } : {},
   });

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { DEPLOY_ORDER, OPTIONAL } from './charts.js';
 import { REPO_ROOT } from './paths.js';
-import { defaultSettings } from './settings.js';
+import { defaultSettings, DEV_PUBLIC_STORE_NODEPORT } from './settings.js';
 
 const FRAGMENT = 'mk/kubernetes.mk';
 
@@ -123,6 +123,6 @@ describe('kind-config.yaml', () => {
 
   it("maps the public store's NodePort to the host's loopback only", () => {
     const mappings = cfg.nodes.flatMap((n) => n.extraPortMappings ?? []);
-    expect(mappings).toEqual([{ containerPort: defaultSettings().publicStore.nodePort, hostPort: 28000, listenAddress: '127.0.0.1', protocol: 'TCP' }]);
+    expect(mappings).toEqual([{ containerPort: DEV_PUBLIC_STORE_NODEPORT, hostPort: 28000, listenAddress: '127.0.0.1', protocol: 'TCP' }]);
   });
 });

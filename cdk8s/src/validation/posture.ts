@@ -201,3 +201,15 @@ function duplicates(values: unknown[]): unknown[] {
   for (const v of values) (seen.has(v) ? dup : seen).add(v);
   return [...dup];
 }
+
+/**
+ * Nothing of the platform is reachable from outside the cluster: no Service of type NodePort or
+ * LoadBalancer (the stores hold PHI, and the DynamoDB-API store checks no credentials, so an
+ * exposed public store would let anyone write into the "anonymized" data). A development
+ * NodePort is opt-in (settings: publicStore.nodePort) and fails this check on purpose.
+ */
+export function exposureErrors(obj: KubeObject): string[] {
+  if (obj.kind !== 'Service') return [];
+  const type = (obj as unknown as { spec?: { type?: string } }).spec?.type;
+  return type === 'NodePort' || type === 'LoadBalancer' ? [`${describe(obj)}: type ${type} exposes it outside the cluster`] : [];
+}
