@@ -253,7 +253,7 @@ export class LoadTestChart extends Chart {
           ...dynamoClientEnv(s),
           CONSUMER_METRICS_URLS: pipeline.pipeline.metricsUrl,
         }),
-        secretEnv('VALIDATE_DATABASE_URL', SECRET_NAMES.roles.reader, SECRET_KEYS.url),
+        secretEnv('VALIDATE_DATABASE_URL', SECRET_NAMES.roles.validation, SECRET_KEYS.url),
         secretEnv('IDENTITY_HMAC_SECRET', SECRET_NAMES.identity, SECRET_KEYS.hmac),
       ],
     });

@@ -30,8 +30,10 @@ export function migrationFiles(dir: string): { readonly name: string; readonly s
 export const DATABASE_ROLES = {
   /** The consumer: appends history, maintains current state. */
   app: 'ingest_app',
-  /** Analysts, the validation and exports: read-only. */
+  /** Analysts: history, current state, rejects without raw values; no identities. */
   reader: 'ingest_reader',
+  /** The seed's validation (load-test Job): identity keys and IDs, colors, the public store. */
+  validation: 'validation_reader',
   /** The public-store adapter on PostgreSQL: the anon schema only. */
   anonWriter: 'anon_writer',
   /** The snapshot export: history and current state, nothing else (db/migrations/009_snapshots.sql). */

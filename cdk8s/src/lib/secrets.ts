@@ -30,7 +30,7 @@ export interface SecretPlanContext {
 export const SECRET_NAMES = {
   identity: 'ingest-identity',
   redisUsers: 'redis-users',
-  roles: { app: 'pg-ingest-app', reader: 'pg-ingest-reader', anonWriter: 'pg-anon-writer', history: 'pg-history-reader' } satisfies Record<DatabaseRole, string>,
+  roles: { app: 'pg-ingest-app', reader: 'pg-ingest-reader', anonWriter: 'pg-anon-writer', history: 'pg-history-reader', validation: 'pg-validation-reader' } satisfies Record<DatabaseRole, string>,
 } as const;
 
 /** Keys of the identity Secret and the redis users Secret. */
@@ -73,6 +73,7 @@ export function secretPlan(ctx: SecretPlanContext): GeneratedSecret[] {
     roleSecret(ctx, 'reader', ctx.primaryHost),
     roleSecret(ctx, 'anonWriter', ctx.poolerHost),
     roleSecret(ctx, 'history', ctx.primaryHost),
+    roleSecret(ctx, 'validation', ctx.primaryHost),
     {
       name: SECRET_NAMES.redisUsers,
       type: 'Opaque',

@@ -21,7 +21,7 @@ as fast as they go), then paces the run at 70 % of it, with at most 50 s of reco
 store that shares the machine's cores (dynalite), whose rate no fixed number fits on every box.
 
 Environment: KAFKA_BROKERS, INTAKE_TOPIC, VALIDATE_DATABASE_URL (read-only role, default
-ingest_reader on the local platform), PUBLIC_STORE (dynamodb|postgres), DYNAMODB_ENDPOINT,
+validation_reader on the local platform: identity keys and IDs, no names), PUBLIC_STORE (dynamodb|postgres), DYNAMODB_ENDPOINT,
 PUBLIC_TABLE, IDENTITY_HMAC_SECRET (the consumers' secret), CONSUMER_METRICS_URLS (comma list
 of the consumers' /metrics, for freshness).
 `;
@@ -29,7 +29,7 @@ of the consumers' /metrics, for freshness).
 const shape = {
   KAFKA_BROKERS: env.list(LOCAL_DEFAULTS.KAFKA_BROKERS),
   INTAKE_TOPIC: env.string(LOCAL_DEFAULTS.INTAKE_TOPIC),
-  VALIDATE_DATABASE_URL: env.string('postgres://ingest_reader@127.0.0.1:15432/clinical'),
+  VALIDATE_DATABASE_URL: env.string('postgres://validation_reader@127.0.0.1:15432/clinical'),
   PUBLIC_STORE: env.enum(['dynamodb', 'postgres'], 'dynamodb'),
   DYNAMODB_ENDPOINT: env.string(LOCAL_DEFAULTS.DYNAMODB_ENDPOINT),
   DYNAMODB_REGION: env.string('us-east-1'),
