@@ -154,6 +154,8 @@ export class OperatorChart extends Chart {
         ...kafkaCredentialEnv(kafka.cluster, kafka.users.operator),
         // The SparkApplications it creates for Snapshots: the export image and the history role.
         ...Object.entries({
+          // Consumers run only the project's images (from the registry the charts name).
+          ALLOWED_IMAGE_PREFIXES: `${s.consumer.image.slice(0, s.consumer.image.lastIndexOf('/') + 1)}`,
           SNAPSHOT_IMAGE: SPARK_EXPORT.image,
           SNAPSHOT_SPARK_VERSION: SPARK_EXPORT.sparkVersion,
           SNAPSHOT_MAIN_FILE: SPARK_EXPORT.mainApplicationFile,

@@ -37,6 +37,8 @@ export const operatorConfigShape = {
   KAFKA_CLIENT_ID: env.string('ingest-operator'),
   /** TLS and SASL to the brokers (the operator's KafkaUser reads offsets): see intake-core kafka.ts. */
   ...kafkaSecurityShape,
+  /** Image prefixes an IngestPipeline's consumers may run (comma-separated; empty: any). */
+  ALLOWED_IMAGE_PREFIXES: env.list('clinical-ingest/'),
   /** Snapshots (docs/architecture.md §7): the Snapshot controller and the SparkApplications it creates. */
   SNAPSHOTS: env.bool(true),
   SNAPSHOT_IMAGE: env.string('clinical-ingest/snapshot-export:dev'),

@@ -8,7 +8,7 @@ import { buildConsumerHpa } from '../builders/hpa.js';
 import { decide, type Decision, type PolicyConfig, type PolicyState } from '../policy/policy.js';
 import type { Clock, KubeClient, LagReader, ObjectRef } from './ports.js';
 import { computeStatus, sameJson } from './status.js';
-import { validateSpec } from './validate.js';
+import { validateSpec, type SpecPolicy } from './validate.js';
 
 export interface ReconcileResult {
   /** Reconcile again after this long (lag sends no events). */
@@ -32,6 +32,8 @@ export interface ReconcilerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly observer?: ReconcilerObserver;
+  /** What a spec may ask for beyond its schema (the consumer images allowed). */
+  readonly policy?: SpecPolicy;
 }
 
 /** The HPA's tolerance when the apiserver keeps no `behavior.*.tolerance` (the cluster default). */
@@ -71,7 +73,7 @@ export class Reconciler {
     }
     const now = new Date(this.d.clock.now());
 
-    const specErrors = validateSpec(pipeline.spec);
+    const specErrors = validateSpec(pipeline.spec, this.d.policy);
     if (specErrors.length > 0) {
       log.warn({ problems: specErrors }, 'invalid IngestPipeline spec');
       const written = await this.writeStatus(ref, pipeline, computeStatus({ pipeline, now, specErrors }));

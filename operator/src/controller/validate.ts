@@ -4,7 +4,16 @@ import type { IngestPipelineSpec } from '../api/types.js';
  * Checks the schema cannot express or that objects stored before a rule existed may break:
  * each problem names the field. An empty list means valid.
  */
-export function validateSpec(spec: IngestPipelineSpec | undefined): string[] {
+export interface SpecPolicy {
+  /**
+   * Image name prefixes a consumer may run (e.g. `clinical-ingest/`). Whoever can edit an
+   * IngestPipeline chooses the image its pods run with the Secrets it names; the operator runs
+   * only the project's consumer images. Empty: any image.
+   */
+  readonly allowedImagePrefixes?: readonly string[];
+}
+
+export function validateSpec(spec: IngestPipelineSpec | undefined, policy: SpecPolicy = {}): string[] {
   const errs: string[] = [];
   if (spec === undefined) return ['spec is missing'];
   const need = (v: unknown, path: string) => {
@@ -14,6 +23,11 @@ export function validateSpec(spec: IngestPipelineSpec | undefined): string[] {
   need(spec.kafka?.topic, 'spec.kafka.topic');
   need(spec.kafka?.consumerGroup, 'spec.kafka.consumerGroup');
   need(spec.consumer?.image, 'spec.consumer.image');
+  const prefixes = policy.allowedImagePrefixes ?? [];
+  const image = spec.consumer?.image;
+  if (image && prefixes.length > 0 && !prefixes.some((p) => image.startsWith(p))) {
+    errs.push(`spec.consumer.image is not allowed here: the operator runs images starting with ${prefixes.join(' or ')} (ALLOWED_IMAGE_PREFIXES)`);
+  }
   need(spec.consumer?.secrets?.identityHmacSecret?.name, 'spec.consumer.secrets.identityHmacSecret.name');
   need(spec.consumer?.secrets?.databaseUrl?.name, 'spec.consumer.secrets.databaseUrl.name');
   const s = spec.scaling;

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import type { IngestPipelineSpec } from '../api/types.js';
+import { validateSpec } from './validate.js';
+
+const spec = (image: string): IngestPipelineSpec =>
+  ({
+    kafka: { bootstrapServers: 'k:9092', topic: 't', consumerGroup: 'g' },
+    consumer: { image, secrets: { identityHmacSecret: { name: 'i', key: 'k' }, databaseUrl: { name: 'd', key: 'url' } } },
+    scaling: { maxReplicas: 2 },
+  }) as IngestPipelineSpec;
+
+describe('validateSpec: the consumer images the operator runs', () => {
+  const policy = { allowedImagePrefixes: ['clinical-ingest/', 'registry.example/clinical-ingest/'] };
+  it('runs the project\'s images', () => {
+    expect(validateSpec(spec('clinical-ingest/consumer:dev'), policy)).toEqual([]);
+    expect(validateSpec(spec('registry.example/clinical-ingest/consumer:1.2'), policy)).toEqual([]);
+  });
+  it('refuses any other image: whoever edits a pipeline would otherwise run any code with its Secrets', () => {
+    expect(validateSpec(spec('evil/exfiltrate:latest'), policy)).toEqual([expect.stringMatching(/spec\.consumer\.image is not allowed here/)]);
+    expect(validateSpec(spec('clinical-ingest-evil/consumer'), { allowedImagePrefixes: ['clinical-ingest/'] })).toHaveLength(1);
+  });
+  it('allows any image when no prefix is configured', () => {
+    expect(validateSpec(spec('anything:1'), {})).toEqual([]);
+  });
+});
