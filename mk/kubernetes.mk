@@ -30,7 +30,9 @@ kind-up: ## kind cluster from kind-config.yaml, Strimzi/CloudNativePG/spark-oper
 .PHONY: deploy
 deploy: ## Apply the synthesized manifests in dependency order, waiting for the operators, Kafka and PostgreSQL.
 	@$(K8S_ENV) cdk8s/scripts/deploy.sh --check-tools
-	@$(MAKE) --no-print-directory synth
+	@# The NetworkPolicies allow egress to this cluster's API server addresses only.
+	@cidrs="$$(KUBECTL=$(KUBECTL) cdk8s/scripts/api-server-cidrs.sh)"; \
+	  $(MAKE) --no-print-directory synth $${cidrs:+K8S_API_SERVER_CIDRS=$$cidrs}
 	$(K8S_ENV) cdk8s/scripts/deploy.sh
 
 .PHONY: loadtest

@@ -4,7 +4,8 @@
  * the consumer Deployment the operator builds from the synthesized IngestPipeline.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { duplicateKeyErrors, exposureErrors, namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
+import { duplicateKeyErrors, egressErrors, exposureErrors, namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
+import { settingsFromEnvironment } from './settings.js';
 import { synthesize, type Synthesized } from './validation/platform.js';
 import type { KubeObject } from './validation/types.js';
 
@@ -74,6 +75,27 @@ describe('nothing is exposed outside the cluster', () => {
   it("refuses the development NodePort of the public store, which is opt-in", () => {
     const dev = synthesize({ publicStore: { nodePort: 30800 } });
     expect(dev.all.flatMap(exposureErrors)).toEqual(['v1 Service public-store-external: type NodePort exposes it outside the cluster']);
+  });
+});
+
+describe('no pod may send to every address', () => {
+  it('every egress names its peers: pods, or the API server\'s own addresses (settings.apiServerCidrs)', () => {
+    expect(s.all.flatMap(egressErrors)).toEqual([]);
+    const toApi = s.all.filter((o) => o.kind === 'NetworkPolicy' && JSON.stringify(o).includes('"port":6443'));
+    expect(toApi.length).toBeGreaterThan(0);
+    for (const p of toApi) expect(JSON.stringify(p)).toContain(`"cidr":"${s.settings.apiServerCidrs[0]}"`);
+  });
+
+  it('refuses an egress to 0.0.0.0/0 (the API server rule as it was)', () => {
+    const open = synthesize({ apiServerCidrs: ['0.0.0.0/0'] });
+    expect(open.all.flatMap(egressErrors).length).toBeGreaterThan(0);
+    expect(open.all.flatMap(egressErrors)[0]).toMatch(/egress to every address \(0\.0\.0\.0\/0\)/);
+  });
+
+  it('K8S_API_SERVER_CIDRS takes addresses, never every address', () => {
+    expect(settingsFromEnvironment({ K8S_API_SERVER_CIDRS: '172.18.0.2/32, 10.0.0.1/32' }).apiServerCidrs).toEqual(['172.18.0.2/32', '10.0.0.1/32']);
+    expect(() => settingsFromEnvironment({ K8S_API_SERVER_CIDRS: '0.0.0.0/0' })).toThrow(/every address/);
+    expect(() => settingsFromEnvironment({ K8S_API_SERVER_CIDRS: 'apiserver' })).toThrow(/not a CIDR/);
   });
 });
 

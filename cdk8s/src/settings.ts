@@ -114,9 +114,17 @@ export interface PlatformSettings {
   readonly consumer: ConsumerSettings;
   readonly operatorImage: string;
   readonly loadTest: LoadTestSettings;
+  /**
+   * The Kubernetes API server's addresses as pods reach it after DNAT (the endpoints of the
+   * `kubernetes` Service): the only egress on 443/6443 the NetworkPolicies allow. `make deploy`
+   * discovers them (cdk8s/scripts/api-server-cidrs.sh). @default kind's node network, 172.18.0.0/16
+   */
+  readonly apiServerCidrs: readonly string[];
 }
 
-export type PlatformOverrides = { readonly [K in keyof PlatformSettings]?: PlatformSettings[K] extends string ? string : Partial<PlatformSettings[K]> };
+export type PlatformOverrides = {
+  readonly [K in keyof PlatformSettings]?: PlatformSettings[K] extends string ? string : PlatformSettings[K] extends readonly unknown[] ? PlatformSettings[K] : Partial<PlatformSettings[K]>;
+};
 
 /** The NodePort kind-config.yaml maps to the host's 127.0.0.1:28000 (K8S_PUBLIC_STORE_NODEPORT=30800). */
 export const DEV_PUBLIC_STORE_NODEPORT = 30800;
@@ -166,7 +174,17 @@ export function defaultSettings(overrides: PlatformOverrides = {}): PlatformSett
     },
     operatorImage: overrides.operatorImage ?? projectImage('operator'),
     loadTest: { image: projectImage('loadgen'), count: 100_000, waitSeconds: 300, ...overrides.loadTest },
+    apiServerCidrs: overrides.apiServerCidrs ?? ['172.18.0.0/16'],
   };
+}
+
+function cidrList(name: string, text: string): string[] {
+  const list = text.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  for (const c of list) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c) && !/^[0-9a-f:]+\/\d{1,3}$/i.test(c)) throw new Error(`${name}: not a CIDR: '${c}'`);
+    if (/^0\.0\.0\.0\/0$|^::\/0$/.test(c)) throw new Error(`${name}: ${c} is every address; name the API server's`);
+  }
+  return list;
 }
 
 function positiveInt(name: string, text: string | undefined): number | undefined {
@@ -196,5 +214,6 @@ export function settingsFromEnvironment(env: Readonly<Record<string, string | un
       ...(env['K8S_PUBLIC_STORE_NODEPORT'] ? { nodePort: positiveInt('K8S_PUBLIC_STORE_NODEPORT', env['K8S_PUBLIC_STORE_NODEPORT'])! } : {}),
     },
     loadTest: count !== undefined ? { count } : {},
+    ...(env['K8S_API_SERVER_CIDRS'] ? { apiServerCidrs: cidrList('K8S_API_SERVER_CIDRS', env['K8S_API_SERVER_CIDRS']) } : {}),
   });
 }

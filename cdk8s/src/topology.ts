@@ -4,7 +4,7 @@
  */
 import type { KafkaChart, LoadTestChart, OperatorChart, PipelineChart, PostgresChart, PublicStoreChart, RedisChart } from './charts.js';
 import { entityOperatorPodLabels, kafkaPodLabels } from './lib/kafka.js';
-import { externalPods, KUBE_APISERVER, KUBE_APISERVER_PORTS, NODE_NETWORK, pods, type Endpoint, type Flow } from './lib/network.js';
+import { externalPods, KUBE_APISERVER_PORTS, kubeApiServer, NODE_NETWORK, pods, type Endpoint, type Flow } from './lib/network.js';
 import type { PlatformSettings } from './settings.js';
 
 export interface TopologyCharts {
@@ -39,6 +39,7 @@ export function endpoints(s: PlatformSettings, c: TopologyCharts) {
 
 export function platformFlows(s: PlatformSettings, c: TopologyCharts): Flow[] {
   const e = endpoints(s, c);
+  const KUBE_APISERVER = kubeApiServer(s.apiServerCidrs);
   const kafkaTls = [{ port: s.kafka.tlsPort }];
   const pgPort = [{ port: 5432 }];
   const flows: Flow[] = [];

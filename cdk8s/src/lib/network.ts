@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 export type Endpoint =
   | { readonly kind: 'pods'; readonly name: string; readonly labels: Readonly<Record<string, string>> }
   | { readonly kind: 'external-pods'; readonly name: string; readonly namespace: string; readonly labels: Readonly<Record<string, string>> }
-  | { readonly kind: 'cidr'; readonly name: string; readonly cidr: string };
+  | { readonly kind: 'cidr'; readonly name: string; readonly cidrs: readonly string[] };
 
 export interface Port {
   readonly port: number;
@@ -35,23 +35,25 @@ export const externalPods = (name: string, namespace: string, labels: Readonly<R
 });
 
 /**
- * The Kubernetes API server. It runs on the host network, so no label selects it: an address block
- * on its ports (443 on the Service, 6443 on kind's control-plane node after DNAT).
+ * The Kubernetes API server. It runs on the host network, so no label selects it: its addresses
+ * (the endpoints of the `kubernetes` Service, which policies see after DNAT; settings.apiServerCidrs,
+ * discovered by `make deploy`) on its ports (443 on the Service, 6443 on kind's control-plane node).
+ * Never every address: the pods that call it hold PHI or credentials.
  */
-export const KUBE_APISERVER: Endpoint = { kind: 'cidr', name: 'kube-apiserver', cidr: '0.0.0.0/0' };
+export const kubeApiServer = (cidrs: readonly string[]): Endpoint => ({ kind: 'cidr', name: 'kube-apiserver', cidrs });
 export const KUBE_APISERVER_PORTS: readonly Port[] = [{ port: 443 }, { port: 6443 }];
 
 /** Traffic that reaches a pod from a node (NodePort services), source-NATed to a node address. */
-export const NODE_NETWORK: Endpoint = { kind: 'cidr', name: 'nodes', cidr: '0.0.0.0/0' };
+export const NODE_NETWORK: Endpoint = { kind: 'cidr', name: 'nodes', cidrs: ['0.0.0.0/0'] };
 
-function peer(e: Endpoint): k8s.NetworkPolicyPeer {
+function peers(e: Endpoint): k8s.NetworkPolicyPeer[] {
   switch (e.kind) {
     case 'pods':
-      return { podSelector: { matchLabels: { ...e.labels } } };
+      return [{ podSelector: { matchLabels: { ...e.labels } } }];
     case 'external-pods':
-      return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': e.namespace } }, podSelector: { matchLabels: { ...e.labels } } };
+      return [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': e.namespace } }, podSelector: { matchLabels: { ...e.labels } } }];
     case 'cidr':
-      return { ipBlock: { cidr: e.cidr } };
+      return e.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
   }
 }
 
@@ -82,7 +84,7 @@ export class FlowPolicies extends Construct {
         spec: {
           podSelector: { matchLabels: { ...ep.labels } },
           policyTypes: ['Egress'],
-          egress: flows.map((f) => ({ to: [peer(f.to)], ports: ports(f.ports) })),
+          egress: flows.map((f) => ({ to: peers(f.to), ports: ports(f.ports) })),
         },
       });
     }
@@ -92,7 +94,7 @@ export class FlowPolicies extends Construct {
         spec: {
           podSelector: { matchLabels: { ...ep.labels } },
           policyTypes: ['Ingress'],
-          ingress: flows.map((f) => ({ from: [peer(f.from)], ports: ports(f.ports) })),
+          ingress: flows.map((f) => ({ from: peers(f.from), ports: ports(f.ports) })),
         },
       });
     }

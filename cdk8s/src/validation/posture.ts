@@ -213,3 +213,14 @@ export function exposureErrors(obj: KubeObject): string[] {
   const type = (obj as unknown as { spec?: { type?: string } }).spec?.type;
   return type === 'NodePort' || type === 'LoadBalancer' ? [`${describe(obj)}: type ${type} exposes it outside the cluster`] : [];
 }
+
+/**
+ * No NetworkPolicy lets a pod send to every address: egress names its peers (pods, or the API
+ * server's own addresses). An egress to 0.0.0.0/0 from a pod that holds PHI or credentials is a
+ * way out for them.
+ */
+export function egressErrors(obj: KubeObject): string[] {
+  if (obj.kind !== 'NetworkPolicy') return [];
+  const egress = (obj as unknown as { spec?: { egress?: { to?: { ipBlock?: { cidr?: string } }[] }[] } }).spec?.egress ?? [];
+  return egress.flatMap((rule) => (rule.to ?? []).filter((p) => p.ipBlock?.cidr === '0.0.0.0/0' || p.ipBlock?.cidr === '::/0').map((p) => `${describe(obj)}: egress to every address (${p.ipBlock!.cidr})`));
+}
