@@ -50,6 +50,16 @@ test: build up k8s-up spark ## Every test: unit; integration on the local platfo
 	$(MAKE) --no-print-directory test-k8s
 	$(MAKE) --no-print-directory chaos CHAOS_RECORDS=10000
 
+.PHONY: lint
+lint: build ## The lint gate: type-check sources and tests, typescript-eslint (type-checked rules), prettier.
+	npx tsc -p tsconfig.eslint.json
+	npx eslint .
+	npx prettier --check "**/*.{ts,js,mjs}"
+
+.PHONY: format
+format: install ## Format the code with prettier (what make lint checks).
+	npx prettier --write "**/*.{ts,js,mjs}"
+
 .PHONY: test-unit
 test-unit: build ## Unit tests only (no servers needed).
 	npx vitest run --project unit

@@ -12,12 +12,7 @@
 //   BOOTSTRAP_TIMEOUT_S [90]   how long to wait for Kafka and DynamoDB to answer
 //   BOOTSTRAP_SKIP [] "kafka" or "dynamodb" to skip that part
 import kafkajs from 'kafkajs';
-import {
-  DynamoDBClient,
-  DescribeTableCommand,
-  CreateTableCommand,
-  ListTablesCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, DescribeTableCommand, CreateTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 
@@ -25,7 +20,10 @@ const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const env = process.env;
-const brokers = (env.KAFKA_BROKERS || '127.0.0.1:19092').split(',').map((s) => s.trim()).filter(Boolean);
+const brokers = (env.KAFKA_BROKERS || '127.0.0.1:19092')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const intakeTopic = env.INTAKE_TOPIC || 'intake.records.v1';
 const dlqTopic = env.DLQ_TOPIC || 'intake.records.v1.dlq';
 const partitions = Number.parseInt(env.PARTITIONS || '6', 10);
@@ -35,7 +33,12 @@ const DLQ_MAX_MESSAGE_BYTES = '2097152';
 const dynamoEndpoint = env.DYNAMODB_ENDPOINT || 'http://127.0.0.1:18000';
 const publicTable = env.PUBLIC_TABLE || 'public_patients';
 const timeoutMs = Number.parseInt(env.BOOTSTRAP_TIMEOUT_S || '90', 10) * 1000;
-const skip = new Set((env.BOOTSTRAP_SKIP || '').split(',').map((s) => s.trim()).filter(Boolean));
+const skip = new Set(
+  (env.BOOTSTRAP_SKIP || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 class BootstrapError extends Error {}
 

@@ -59,7 +59,13 @@ export class KafkaChart extends Chart {
     });
     new Topic(this, 'intake', { cluster: this.cluster, topicName: k.intakeTopic, partitions: k.partitions, retentionMs: k.retentionMs });
     // The DLQ takes any record the intake topic took, plus its headers: twice the broker default.
-    new Topic(this, 'dlq', { cluster: this.cluster, topicName: k.dlqTopic, partitions: k.partitions, retentionMs: k.retentionMs, maxMessageBytes: 2 * 1024 * 1024 });
+    new Topic(this, 'dlq', {
+      cluster: this.cluster,
+      topicName: k.dlqTopic,
+      partitions: k.partitions,
+      retentionMs: k.retentionMs,
+      maxMessageBytes: 2 * 1024 * 1024,
+    });
     this.users = {
       // The load generator (and the validation, which produces): writes the intake topic.
       loadgen: new ClientUser(this, 'loadgen', { cluster: this.cluster, userName: 'intake-loadgen', acls: [acl.topic(k.intakeTopic, 'Write', 'Describe')] }),

@@ -17,7 +17,9 @@ beforeAll(() => {
 });
 
 type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: unknown } }[];
-const containerOf = (o: unknown) => (o as { spec: { template: { spec: { containers: { env: Env; command?: string[]; args?: string[]; envFrom?: unknown[] }[] } } } }).spec.template.spec.containers[0]!;
+const containerOf = (o: unknown) =>
+  (o as { spec: { template: { spec: { containers: { env: Env; command?: string[]; args?: string[]; envFrom?: unknown[] }[] } } } }).spec.template.spec
+    .containers[0]!;
 
 /**
  * Variables the manifests set that the components do not read yet: Kafka over TLS with SCRAM
@@ -27,12 +29,13 @@ const containerOf = (o: unknown) => (o as { spec: { template: { spec: { containe
 const SDK_ENV = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED']);
 
 describe("the consumer's environment", () => {
-  it('parses with the consumer\'s own config (ConfigMap, operator-set variables, Secrets)', () => {
+  it("parses with the consumer's own config (ConfigMap, operator-set variables, Secrets)", () => {
     const cm = s.all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'intake-consumer-config') as unknown as { data: Record<string, string> };
     const env: Record<string, string> = { ...cm.data };
     for (const e of containerOf(s.operatorBuilt[0]).env) {
       if (e.value !== undefined) env[e.name] = e.value;
-      else if (e.valueFrom?.secretKeyRef) env[e.name] = e.name === 'IDENTITY_HMAC_SECRET' ? 'x'.repeat(64) : e.name.endsWith('_URL') ? 'postgres://u@h:5432/d' : 'secret-value';
+      else if (e.valueFrom?.secretKeyRef)
+        env[e.name] = e.name === 'IDENTITY_HMAC_SECRET' ? 'x'.repeat(64) : e.name.endsWith('_URL') ? 'postgres://u@h:5432/d' : 'secret-value';
       else env[e.name] = 'pod-name';
     }
     const cfg = parseConsumerConfig(env);
@@ -65,8 +68,14 @@ describe("the operator's environment", () => {
   });
 
   it('sets only variables the operator reads, Kafka TLS and SCRAM included', () => {
-    expect(operatorEnv().map((e) => e.name).filter((n) => !(n in operatorConfigShape))).toEqual([]);
-    expect(operatorEnv().map((e) => e.name)).toEqual(expect.arrayContaining([KAFKA_CLIENT_ENV.mechanism, KAFKA_CLIENT_ENV.username, KAFKA_CLIENT_ENV.password, KAFKA_CLIENT_ENV.caPem]));
+    expect(
+      operatorEnv()
+        .map((e) => e.name)
+        .filter((n) => !(n in operatorConfigShape)),
+    ).toEqual([]);
+    expect(operatorEnv().map((e) => e.name)).toEqual(
+      expect.arrayContaining([KAFKA_CLIENT_ENV.mechanism, KAFKA_CLIENT_ENV.username, KAFKA_CLIENT_ENV.password, KAFKA_CLIENT_ENV.caPem]),
+    );
   });
 });
 
@@ -97,7 +106,16 @@ describe('the load-test Job', () => {
     expect(c.command).toEqual(['node', 'loadgen/dist/cli.js']);
     expect(parseCommand(c.args ?? [])).toEqual({ command: 'validate', args: (c.args ?? []).slice(1) });
     const names = c.env.map((e) => e.name);
-    for (const v of ['KAFKA_BROKERS', 'INTAKE_TOPIC', 'VALIDATE_DATABASE_URL', 'PUBLIC_STORE', 'DYNAMODB_ENDPOINT', 'PUBLIC_TABLE', 'IDENTITY_HMAC_SECRET', 'CONSUMER_METRICS_URLS']) {
+    for (const v of [
+      'KAFKA_BROKERS',
+      'INTAKE_TOPIC',
+      'VALIDATE_DATABASE_URL',
+      'PUBLIC_STORE',
+      'DYNAMODB_ENDPOINT',
+      'PUBLIC_TABLE',
+      'IDENTITY_HMAC_SECRET',
+      'CONSUMER_METRICS_URLS',
+    ]) {
       expect(names).toContain(v);
     }
     expect(c.args).toContain('--report');

@@ -42,7 +42,9 @@ function renderChart(values: Record<string, unknown>, namespace: string): string
 
 describe('charts/ingest-operator', () => {
   it('is what `make chart` generates from the current cdk8s output (run make chart if not)', () => {
-    const stale = [...chartFiles()].filter(([path, text]) => !existsSync(join(CHART_DIR, path)) || readFileSync(join(CHART_DIR, path), 'utf8') !== text).map(([p]) => p);
+    const stale = [...chartFiles()]
+      .filter(([path, text]) => !existsSync(join(CHART_DIR, path)) || readFileSync(join(CHART_DIR, path), 'utf8') !== text)
+      .map(([p]) => p);
     expect(stale).toEqual([]);
   });
 
@@ -54,9 +56,14 @@ describe('charts/ingest-operator', () => {
 
   it('renders its values where they belong (another namespace, image, no metrics API)', () => {
     const values = parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8')) as Record<string, unknown>;
-    const objs = parseObjects(renderChart({ ...values, image: { repository: 'registry.example/op', tag: '1.2.3' }, externalMetricsApi: { enabled: false } }, 'elsewhere'));
+    const objs = parseObjects(
+      renderChart({ ...values, image: { repository: 'registry.example/op', tag: '1.2.3' }, externalMetricsApi: { enabled: false } }, 'elsewhere'),
+    );
     expect(objs.some((o) => o.kind === 'APIService')).toBe(false);
-    const d = objs.find((o) => o.kind === 'Deployment') as unknown as { metadata: { namespace: string }; spec: { template: { spec: { containers: { image: string }[] } } } };
+    const d = objs.find((o) => o.kind === 'Deployment') as unknown as {
+      metadata: { namespace: string };
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
     expect(d.metadata.namespace).toBe('elsewhere');
     expect(d.spec.template.spec.containers[0]!.image).toBe('registry.example/op:1.2.3');
   });
@@ -70,11 +77,15 @@ describe('charts/ingest-operator', () => {
   });
 
   /** The Kubernetes version helm renders for (kind's current node image). */
-const KUBE_VERSION = '1.34.0';
-const helm = [join(REPO_ROOT, '.local', 'bin', 'helm')].find((p) => existsSync(p));
+  const KUBE_VERSION = '1.34.0';
+  const helm = [join(REPO_ROOT, '.local', 'bin', 'helm')].find((p) => existsSync(p));
   it.runIf(helm !== undefined)('passes helm lint, and helm template renders the cdk8s objects (helm in .local/bin: make helm)', () => {
     execFileSync(helm!, ['lint', '--strict', '--kube-version', KUBE_VERSION, CHART_DIR], { stdio: 'pipe' });
-    const rendered = execFileSync(helm!, ['template', 'ingest-operator', CHART_DIR, '--namespace', 'clinical-ingest', '--include-crds', '--kube-version', KUBE_VERSION], { encoding: 'utf8' });
+    const rendered = execFileSync(
+      helm!,
+      ['template', 'ingest-operator', CHART_DIR, '--namespace', 'clinical-ingest', '--include-crds', '--kube-version', KUBE_VERSION],
+      { encoding: 'utf8' },
+    );
     expect(compareObjects(parseObjects(rendered), operatorObjects().objects)).toEqual([]);
   });
 });

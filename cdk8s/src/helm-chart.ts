@@ -141,7 +141,15 @@ export function chartFiles(): Map<string, string> {
   files.set('Chart.yaml', CHART_YAML);
   files.set('values.yaml', valuesYaml(values));
   for (const c of crd) files.set(`crds/${c.metadata.name}.yaml`, HEADER + stringify(c, { lineWidth: 0 }));
-  files.set('templates/operator.yaml', HEADER + template(rest.filter((o) => !isMetricsApi(o)), namespace, values));
+  files.set(
+    'templates/operator.yaml',
+    HEADER +
+      template(
+        rest.filter((o) => !isMetricsApi(o)),
+        namespace,
+        values,
+      ),
+  );
   files.set(
     'templates/external-metrics-api.yaml',
     `${HEADER}{{- if .Values.externalMetricsApi.enabled }}\n${template(rest.filter(isMetricsApi), namespace, values)}{{- end }}\n`,
@@ -171,7 +179,12 @@ export function compareObjects(rendered: Obj[], expected: Obj[]): string[] {
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
   return v;
 }
 

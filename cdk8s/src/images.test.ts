@@ -35,7 +35,11 @@ interface Dockerfile {
 
 /** A Dockerfile's stages (continuation lines joined, comments dropped, global ARGs substituted in FROM). */
 function parseDockerfile(text: string): Dockerfile {
-  const lines = text.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const args: Record<string, string> = {};
   const stages: Stage[] = [];
   for (const line of lines) {
@@ -61,7 +65,10 @@ function lineage(df: Dockerfile, name: string): Stage[] {
 }
 
 const instructions = (df: Dockerfile, stage: string, op: string) =>
-  lineage(df, stage).flatMap((x) => x.instructions).filter((i) => i.op === op).map((i) => i.args);
+  lineage(df, stage)
+    .flatMap((x) => x.instructions)
+    .filter((i) => i.op === op)
+    .map((i) => i.args);
 const runs = (df: Dockerfile, stage: string) => instructions(df, stage, 'RUN');
 const copies = (df: Dockerfile, stage: string) => instructions(df, stage, 'COPY');
 /** The value in effect at the end of a stage (a later USER, ENTRYPOINT or CMD replaces an earlier one). */
@@ -79,7 +86,10 @@ function makeRecipe(target: string): string[] {
   const text = readFileSync(join(REPO_ROOT, 'Makefile'), 'utf8');
   const m = new RegExp(`^${target}:.*\\n((?:\\t.*\\n)+)`, 'm').exec(text);
   if (!m) throw new Error(`no target ${target} in the root Makefile`);
-  return m[1]!.split('\n').filter((l) => l.startsWith('\t')).map((l) => l.slice(1).trim());
+  return m[1]!
+    .split('\n')
+    .filter((l) => l.startsWith('\t'))
+    .map((l) => l.slice(1).trim());
 }
 
 const readText = (p: string) => readFileSync(join(REPO_ROOT, p), 'utf8');
@@ -159,7 +169,8 @@ beforeAll(() => {
 
 /** The start command each project image's pods run (from the manifests and the operator's builder). */
 function startCommands(): Record<string, string[] | 'image CMD'> {
-  const containerOf = (o: unknown) => (o as { spec: { template: { spec: { containers: { image: string; command?: string[] }[] } } } }).spec.template.spec.containers[0]!;
+  const containerOf = (o: unknown) =>
+    (o as { spec: { template: { spec: { containers: { image: string; command?: string[] }[] } } } }).spec.template.spec.containers[0]!;
   const out: Record<string, string[] | 'image CMD'> = {};
   for (const o of [...s.all, ...s.operatorBuilt].filter((x) => ['Deployment', 'StatefulSet', 'Job'].includes(x.kind))) {
     const c = containerOf(o);
@@ -203,7 +214,10 @@ describe('the Node.js images', () => {
     const df = read('Dockerfile');
     for (const k of NODE_IMAGES) {
       const { target } = PROJECT_IMAGES[k];
-      expect(lineage(df, target).map((x) => x.name), `${target} is built on the runtime stage, not on build`).not.toContain('build');
+      expect(
+        lineage(df, target).map((x) => x.name),
+        `${target} is built on the runtime stage, not on build`,
+      ).not.toContain('build');
       expect(copies(df, target).filter((c) => c.startsWith('--from=build ')).length, `${target} copies from the shared build stage`).toBeGreaterThan(0);
     }
     for (const w of workspaces) expect(existsSync(join(REPO_ROOT, w, 'Dockerfile')), `${w}/Dockerfile`).toBe(false);
@@ -242,17 +256,47 @@ describe('the checks bite', () => {
 
   it.each([
     ['a workspace manifest missing before npm ci', 'COPY operator/package.json operator/\n', '', /to include 'operator\/package\.json operator\/'/],
-    ['another install command than make install', 'RUN npm ci --no-audit --no-fund\n', 'RUN npm install --no-audit --no-fund\n', /expected 'npm install .* to be 'npm ci /],
+    [
+      'another install command than make install',
+      'RUN npm ci --no-audit --no-fund\n',
+      'RUN npm install --no-audit --no-fund\n',
+      /expected 'npm install .* to be 'npm ci /,
+    ],
     ['no tsc build', 'RUN npx tsc -b\n', '', /the build stage runs make install, then make build/],
-    ['the build stage not built on the manifests', 'FROM manifests AS build', 'FROM ${NODE_IMAGE} AS build', /expected \[\] to include 'intake-core\/package\.json intake-core\/'/],
-    ['a target not built on distroless', 'FROM ${RUNTIME_IMAGE} AS runtime', 'FROM ${NODE_IMAGE} AS runtime', /consumer is built on: expected 'node:22-bookworm-slim'/],
+    [
+      'the build stage not built on the manifests',
+      'FROM manifests AS build',
+      'FROM ${NODE_IMAGE} AS build',
+      /expected \[\] to include 'intake-core\/package\.json intake-core\/'/,
+    ],
+    [
+      'a target not built on distroless',
+      'FROM ${RUNTIME_IMAGE} AS runtime',
+      'FROM ${NODE_IMAGE} AS runtime',
+      /consumer is built on: expected 'node:22-bookworm-slim'/,
+    ],
     ['a root user', 'USER 1000:1000', 'USER 0:0', /expected '0:0' to be '1000:1000'/],
     ['a later USER root in a target', 'EXPOSE 9464\n', 'EXPOSE 9464\nUSER root\n', /expected 'root' to be '1000:1000'/],
     ['a RUN in a runtime stage', 'ENTRYPOINT []\n', 'ENTRYPOINT []\nRUN ["node", "-e", "0"]\n', /consumer runs nothing at build time/],
     ['a shell entrypoint', 'ENTRYPOINT []', 'ENTRYPOINT ["/bin/sh", "-c"]', /consumer's entrypoint/],
-    ["another workspace's production dependencies", 'COPY --from=consumer-deps', 'COPY --from=loadgen-deps', /consumer's node_modules are consumer's production dependencies only/],
-    ['development dependencies', '--omit=dev --no-audit --no-fund --workspace operator', '--no-audit --no-fund --workspace operator', /operator's node_modules are operator's production dependencies only/],
-    ["loadgen without consumer's dist", /(FROM runtime AS loadgen\n(?:.*\n)*?)COPY --from=build \/app\/consumer\/dist consumer\/dist\n/, '$1', /to include '--from=build \/app\/consumer\/dist/],
+    [
+      "another workspace's production dependencies",
+      'COPY --from=consumer-deps',
+      'COPY --from=loadgen-deps',
+      /consumer's node_modules are consumer's production dependencies only/,
+    ],
+    [
+      'development dependencies',
+      '--omit=dev --no-audit --no-fund --workspace operator',
+      '--no-audit --no-fund --workspace operator',
+      /operator's node_modules are operator's production dependencies only/,
+    ],
+    [
+      "loadgen without consumer's dist",
+      /(FROM runtime AS loadgen\n(?:.*\n)*?)COPY --from=build \/app\/consumer\/dist consumer\/dist\n/,
+      '$1',
+      /to include '--from=build \/app\/consumer\/dist/,
+    ],
     ["the operator's package without its dist", 'COPY --from=build /app/operator/dist operator/dist\n', '', /to include '--from=build \/app\/operator\/dist/],
     ['a start file tsc does not build', 'consumer/dist/main.js', 'consumer/dist/start.js', /consumer\/dist\/start\.js is built from src/],
     ['a missing target stage', 'FROM runtime AS operator', 'FROM runtime AS ingest-operator', /no stage operator /],
@@ -285,7 +329,8 @@ async function freePort(): Promise<number> {
 describe('the DynamoDB-API image contents', () => {
   it('hold dynalite and the clients bootstrap.mjs imports, with their production dependencies only', () => {
     const list = execFileSync('node', ['platform/dynalite/bundle.mjs', '--list'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split('\n');
-    for (const p of ['node_modules/dynalite', 'node_modules/kafkajs', 'node_modules/@aws-sdk/client-dynamodb', 'node_modules/classic-level']) expect(list).toContain(p);
+    for (const p of ['node_modules/dynalite', 'node_modules/kafkajs', 'node_modules/@aws-sdk/client-dynamodb', 'node_modules/classic-level'])
+      expect(list).toContain(p);
     for (const dev of ['node_modules/typescript', 'node_modules/vitest', 'node_modules/cdk8s']) expect(list).not.toContain(dev);
   });
 
@@ -296,7 +341,13 @@ describe('the DynamoDB-API image contents', () => {
       execFileSync('node', ['platform/dynalite/bundle.mjs', out], { cwd: REPO_ROOT, stdio: 'pipe' });
       const child = spawn('node', ['platform/dynalite/start.mjs'], {
         cwd: out,
-        env: { PATH: process.env['PATH'] ?? '', PORT: String(port), READY_PORT: String(readyPort), PUBLIC_TABLE: 'public_patients', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          PORT: String(port),
+          READY_PORT: String(readyPort),
+          PUBLIC_TABLE: 'public_patients',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let log = '';
@@ -305,7 +356,10 @@ describe('the DynamoDB-API image contents', () => {
       try {
         let ready = false;
         for (let i = 0; i < 100 && !ready; i++) {
-          ready = await fetch(`http://127.0.0.1:${readyPort}/ready`).then((r) => r.ok, () => false);
+          ready = await fetch(`http://127.0.0.1:${readyPort}/ready`).then(
+            (r) => r.ok,
+            () => false,
+          );
           if (!ready) await new Promise((r) => setTimeout(r, 100));
         }
         expect(ready, log).toBe(true);
@@ -337,7 +391,7 @@ describe('the DynamoDB-API image contents', () => {
 describe('the snapshot-export image (Spark, not Node.js)', () => {
   const { dockerfile, target } = PROJECT_IMAGES.snapshotExport;
   const text = readText(dockerfile);
-  it('is a stage of spark/Dockerfile, runs as apache/spark\'s user, and holds the job and the driver where the SparkApplications look', () => {
+  it("is a stage of spark/Dockerfile, runs as apache/spark's user, and holds the job and the driver where the SparkApplications look", () => {
     expect(read(dockerfile).stages.map((x) => x.name)).toContain(target);
     expect(text).toMatch(new RegExp(`^USER ${SPARK_EXPORT.uid}$`, 'm'));
     expect(text).toContain(` spark/snapshot_export.py ${SPARK_EXPORT.mainApplicationFile.replace('local://', '')}`);

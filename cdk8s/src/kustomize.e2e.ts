@@ -48,7 +48,8 @@ describe('what the overlays change', () => {
 
   it('production: replicated Kafka and PostgreSQL, an external DynamoDB endpoint, monitoring', () => {
     const objs = build('production');
-    const spec = (kind: string, name?: string) => objs.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name)) as unknown as { spec: Record<string, unknown> };
+    const spec = (kind: string, name?: string) =>
+      objs.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name)) as unknown as { spec: Record<string, unknown> };
     expect(spec('KafkaNodePool', 'combined').spec['replicas']).toBe(3);
     expect((spec('Kafka', 'intake').spec['kafka'] as { config: Record<string, unknown> }).config['min.insync.replicas']).toBe(2);
     expect(objs.filter((o) => o.kind === 'KafkaTopic').map((o) => (o as unknown as { spec: { replicas: number } }).spec.replicas)).toEqual([3, 3]);

@@ -33,7 +33,9 @@ let namespace = '';
 
 const kubectl = (args: string[], input?: string) =>
   new Promise<string>((resolve, reject) => {
-    const child = execFile(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+    const child = execFile(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], (err, stdout, stderr) =>
+      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 
@@ -66,19 +68,34 @@ beforeAll(async () => {
   await kubectl(['wait', 'crd/ingestpipelines.ingest.clinical.dev', '--for=condition=Established', '--timeout=60s']);
   namespace = `observe-${randomUUID().slice(0, 8)}`;
   await kubectl(['create', 'namespace', namespace]);
-  await kubectl(['apply', '-n', namespace, '-f', '-'], stringify({
-    apiVersion: API_VERSION,
-    kind: 'IngestPipeline',
-    metadata: { name: 'observed', namespace },
-    spec: {
-      kafka: { bootstrapServers: env.brokers.join(','), topic, consumerGroup: group },
-      consumer: { image: 'clinical-ingest/consumer:e2e', secrets: { identityHmacSecret: { name: 'ingest-identity', key: 'hmac-secret' }, databaseUrl: { name: 'pg', key: 'url' } } },
-      scaling: { minReplicas: 1, maxReplicas: 4, pollIntervalSeconds: 1 },
-    },
-  }));
+  await kubectl(
+    ['apply', '-n', namespace, '-f', '-'],
+    stringify({
+      apiVersion: API_VERSION,
+      kind: 'IngestPipeline',
+      metadata: { name: 'observed', namespace },
+      spec: {
+        kafka: { bootstrapServers: env.brokers.join(','), topic, consumerGroup: group },
+        consumer: {
+          image: 'clinical-ingest/consumer:e2e',
+          secrets: { identityHmacSecret: { name: 'ingest-identity', key: 'hmac-secret' }, databaseUrl: { name: 'pg', key: 'url' } },
+        },
+        scaling: { minReplicas: 1, maxReplicas: 4, pollIntervalSeconds: 1 },
+      },
+    }),
+  );
   const healthPort = freePort();
   operator = spawn(process.execPath, [OPERATOR_MAIN], {
-    env: { ...process.env, KUBECONFIG, WATCH_NAMESPACE: namespace, POD_NAMESPACE: namespace, LEADER_ELECTION: 'false', SNAPSHOTS: 'false', HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(healthPort) },
+    env: {
+      ...process.env,
+      KUBECONFIG,
+      WATCH_NAMESPACE: namespace,
+      POD_NAMESPACE: namespace,
+      LEADER_ELECTION: 'false',
+      SNAPSHOTS: 'false',
+      HEALTH_HOST: '127.0.0.1',
+      HEALTH_PORT: String(healthPort),
+    },
     stdio: 'ignore',
   });
 
@@ -139,12 +156,18 @@ describe('the alerts and the dashboard, against a real Prometheus', () => {
   });
 
   it('Prometheus loaded every rule from the rules file, and none fails to evaluate', async () => {
-    const r = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
+    const r = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
+    };
     const rules = r.data.groups.flatMap((g) => g.rules);
     expect(rules.map((x) => x.name).sort()).toEqual(ALERTS.map((a) => a.alert).sort());
-    await until('every rule evaluated', async () => {
-      const again = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as typeof r;
-      return again.data.groups.flatMap((g) => g.rules).every((x) => x.health === 'ok');
-    }, 30_000);
+    await until(
+      'every rule evaluated',
+      async () => {
+        const again = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as typeof r;
+        return again.data.groups.flatMap((g) => g.rules).every((x) => x.health === 'ok');
+      },
+      30_000,
+    );
   });
 });

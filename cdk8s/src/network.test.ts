@@ -48,9 +48,13 @@ describe('network policies', () => {
   });
 
   it('let the consumers, the operator and the load test reach the Kafka TLS listener, nobody else', () => {
-    const peers = ingressPeers({ 'strimzi.io/cluster': 'intake', 'strimzi.io/kind': 'Kafka' }, 9093).map((p) => JSON.parse(p).podSelector.matchLabels['app.kubernetes.io/name']);
+    const peers = ingressPeers({ 'strimzi.io/cluster': 'intake', 'strimzi.io/kind': 'Kafka' }, 9093).map(
+      (p) => JSON.parse(p).podSelector.matchLabels['app.kubernetes.io/name'],
+    );
     expect(peers.sort()).toEqual(['ingest-operator', 'intake-consumer', 'intake-loadtest']);
-    const kafka = s.all.find((o) => o.kind === 'Kafka') as unknown as { spec: { kafka: { listeners: { networkPolicyPeers: { podSelector: { matchLabels: Record<string, string> } }[] }[] } } };
+    const kafka = s.all.find((o) => o.kind === 'Kafka') as unknown as {
+      spec: { kafka: { listeners: { networkPolicyPeers: { podSelector: { matchLabels: Record<string, string> } }[] }[] } };
+    };
     expect(kafka.spec.kafka.listeners[0]!.networkPolicyPeers.map((p) => p.podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(peers.sort());
   });
 
@@ -76,10 +80,8 @@ describe('network policies', () => {
   });
 
   it('select pods that exist: each of our policies names the labels of a synthesized or operator-managed pod', () => {
-    const ours = [...s.all, ...s.operatorBuilt]
-      .filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))
-      .map(podLabelsOf);
-    const operatorManaged = [
+    const ours = [...s.all, ...s.operatorBuilt].filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind)).map(podLabelsOf);
+    const operatorManaged: Record<string, string>[] = [
       { 'strimzi.io/cluster': 'intake', 'strimzi.io/kind': 'Kafka' },
       { 'strimzi.io/name': 'intake-entity-operator' },
       { 'cnpg.io/cluster': 'pg', 'cnpg.io/podRole': 'instance' },
@@ -88,7 +90,10 @@ describe('network policies', () => {
     ];
     for (const p of policies) {
       if (Object.keys(p.spec.podSelector.matchLabels ?? {}).length === 0) continue;
-      expect([...ours, ...operatorManaged].some((l) => selects(p, l)), p.metadata.name).toBe(true);
+      expect(
+        [...ours, ...operatorManaged].some((l) => selects(p, l)),
+        p.metadata.name,
+      ).toBe(true);
     }
   });
 });
@@ -97,7 +102,11 @@ describe('the network assertions refuse', () => {
   it('a policy that lets another pod reach Redis', () => {
     const extra: Policy = {
       metadata: { name: 'oops' },
-      spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'intake-loadtest' } } }], ports: [{ port: 6379, protocol: 'TCP' }] }] },
+      spec: {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'intake-loadtest' } } }], ports: [{ port: 6379, protocol: 'TCP' }] }],
+      },
     };
     policies.push(extra);
     try {

@@ -27,7 +27,9 @@ beforeAll(() => {
 
 describe('the PostgreSQL cluster', () => {
   it('runs every migration file, byte for byte, in the order the local platform applies them', () => {
-    const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+    const files = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     expect(files.length).toBeGreaterThan(0);
     expect(Object.keys(migrations)).toEqual(files);
     for (const f of files) expect(migrations[f]).toBe(readFileSync(join(MIGRATIONS_DIR, f), 'utf8'));

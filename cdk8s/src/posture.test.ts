@@ -18,11 +18,14 @@ beforeAll(() => {
 });
 
 const clone = <T>(v: T): T => structuredClone(v);
-const find = (kind: string, name?: string): KubeObject => clone([...s.all, ...s.operatorBuilt].find((x) => x.kind === kind && (name === undefined || x.metadata.name === name))!);
+const find = (kind: string, name?: string): KubeObject =>
+  clone([...s.all, ...s.operatorBuilt].find((x) => x.kind === kind && (name === undefined || x.metadata.name === name))!);
 
 describe('every pod template', () => {
-  it('is found by the walk: our workloads, the operators\' resources and the operator-built consumer', () => {
-    const carriers = [...s.all, ...s.operatorBuilt].filter((o) => podTemplates(o).length > 0).map((o) => `${o.kind}/${o.metadata.name ?? o.metadata.generateName}`);
+  it("is found by the walk: our workloads, the operators' resources and the operator-built consumer", () => {
+    const carriers = [...s.all, ...s.operatorBuilt]
+      .filter((o) => podTemplates(o).length > 0)
+      .map((o) => `${o.kind}/${o.metadata.name ?? o.metadata.generateName}`);
     expect(carriers.sort()).toEqual(
       [
         'Cluster/pg',
@@ -47,7 +50,9 @@ describe('every pod template', () => {
     const ns = s.all.filter((o) => o.kind === 'Namespace');
     expect(ns).toHaveLength(1);
     expect(ns.flatMap(namespaceErrors)).toEqual([]);
-    expect(s.all.filter((o) => o.metadata.namespace !== undefined && o.metadata.namespace !== s.settings.namespace && o.metadata.namespace !== 'kube-system')).toEqual([]);
+    expect(
+      s.all.filter((o) => o.metadata.namespace !== undefined && o.metadata.namespace !== s.settings.namespace && o.metadata.namespace !== 'kube-system'),
+    ).toEqual([]);
   });
 
   it('of our long-running workloads has readiness and liveness probes', () => {
@@ -61,7 +66,9 @@ describe('every pod template', () => {
   });
 
   it('gives the consumers a grace period longer than their bounded shutdown (a batch finishes)', () => {
-    const d = s.operatorBuilt[0] as unknown as { spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: { env: { name: string; value?: string }[] }[] } } } };
+    const d = s.operatorBuilt[0] as unknown as {
+      spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: { env: { name: string; value?: string }[] }[] } } };
+    };
     const shutdownMs = Number(d.spec.template.spec.containers[0]!.env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS')?.value);
     expect(d.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs);
   });
@@ -72,14 +79,14 @@ describe('nothing is exposed outside the cluster', () => {
     expect([...s.all, ...s.operatorBuilt].flatMap(exposureErrors)).toEqual([]);
   });
 
-  it("refuses the development NodePort of the public store, which is opt-in", () => {
+  it('refuses the development NodePort of the public store, which is opt-in', () => {
     const dev = synthesize({ publicStore: { nodePort: 30800 } });
     expect(dev.all.flatMap(exposureErrors)).toEqual(['v1 Service public-store-external: type NodePort exposes it outside the cluster']);
   });
 });
 
 describe('no pod may send to every address', () => {
-  it('every egress names its peers: pods, or the API server\'s own addresses (settings.apiServerCidrs)', () => {
+  it("every egress names its peers: pods, or the API server's own addresses (settings.apiServerCidrs)", () => {
     expect(s.all.flatMap(egressErrors)).toEqual([]);
     const toApi = s.all.filter((o) => o.kind === 'NetworkPolicy' && JSON.stringify(o).includes('"port":6443'));
     expect(toApi.length).toBeGreaterThan(0);
@@ -100,7 +107,10 @@ describe('no pod may send to every address', () => {
 });
 
 describe('the posture check refuses', () => {
-  const redis = () => find('StatefulSet', 'redis') as KubeObject & { spec: { template: { spec: Record<string, unknown> & { containers: Record<string, Record<string, unknown>>[] } } } };
+  const redis = () =>
+    find('StatefulSet', 'redis') as KubeObject & {
+      spec: { template: { spec: Record<string, unknown> & { containers: Record<string, Record<string, unknown>>[] } } };
+    };
 
   it('privilege escalation, a writable root file system, added capabilities, root', () => {
     const o = redis();
@@ -120,7 +130,8 @@ describe('the posture check refuses', () => {
     const o = redis();
     const spec = o.spec.template.spec;
     spec['securityContext'] = {};
-    for (const c of [...spec.containers, ...((spec['initContainers'] as Record<string, Record<string, unknown>>[]) ?? [])]) delete c['securityContext']!['seccompProfile'];
+    for (const c of [...spec.containers, ...((spec['initContainers'] as Record<string, Record<string, unknown>>[]) ?? [])])
+      delete c['securityContext']!['seccompProfile'];
     spec['volumes'] = [{ name: 'h', hostPath: { path: '/' } }];
     spec['automountServiceAccountToken'] = true;
     delete spec.containers[0]!['resources'];
@@ -162,7 +173,8 @@ describe('keyed lists (what server-side apply merges by key)', () => {
 
   it('bites: an env variable set twice', () => {
     const job = find('Job');
-    const c = (job as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!;
+    const c = (job as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec
+      .containers[0]!;
     c.env.push({ ...c.env[0]! });
     expect(duplicateKeyErrors(job).join('\n')).toMatch(/env: name .* appears twice/);
   });

@@ -73,7 +73,9 @@ describe('every synthesized object', () => {
   it('of a Strimzi, CloudNativePG, spark-operator or Prometheus Operator kind is valid against its upstream CRD', () => {
     // The SparkApplication is the operator's, built for a Snapshot from the synthesized settings.
     const custom = [...s.all, ...s.operatorBuilt].filter((o) => /strimzi|cnpg|sparkoperator|monitoring\.coreos\.com/.test(o.apiVersion));
-    expect(new Set(custom.map((o) => o.kind))).toEqual(new Set(['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser', 'Cluster', 'Pooler', 'SparkApplication', 'PodMonitor', 'PrometheusRule']));
+    expect(new Set(custom.map((o) => o.kind))).toEqual(
+      new Set(['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser', 'Cluster', 'Pooler', 'SparkApplication', 'PodMonitor', 'PrometheusRule']),
+    );
     expect(custom.flatMap((o) => crdRegistry().errors(o))).toEqual([]);
   });
 
@@ -178,8 +180,8 @@ describe('the checks refuse broken objects', () => {
   });
 
   it('custom resources: metadata is checked as ObjectMeta', () => {
-    const t = find('KafkaTopic') as KubeObject & { metadata: Record<string, unknown> };
-    t.metadata['name'] = 'Intake_Records';
+    const t = find('KafkaTopic');
+    (t.metadata as Record<string, unknown>)['name'] = 'Intake_Records';
     expect(errorsOf(t).join('\n')).toMatch(/metadata.name is not a DNS subdomain/);
   });
 
@@ -193,13 +195,19 @@ describe('the checks refuse broken objects', () => {
   });
 
   it('our CRD: a node without a type, a default its own schema refuses, two storage versions', () => {
-    const crd = clone(ingestPipelineCrd()) as unknown as CrdDocument & { spec: { versions: { storage: boolean; schema: { openAPIV3Schema: Record<string, Record<string, Record<string, unknown>>> } }[] } };
+    const crd = clone(ingestPipelineCrd()) as unknown as CrdDocument & {
+      spec: { versions: { storage: boolean; schema: { openAPIV3Schema: Record<string, Record<string, Record<string, unknown>>> } }[] };
+    };
     const v = crd.spec.versions[0]!;
     const spec = v.schema.openAPIV3Schema['properties']!['spec'] as Record<string, Record<string, Record<string, unknown>>>;
     spec['properties']!['extra'] = { description: 'no type' };
-    (spec['properties']!['scaling'] as Record<string, Record<string, Record<string, unknown>>>)['properties']!['minReplicas'] = { type: 'integer', minimum: 0, default: -1 };
+    (spec['properties']!['scaling'] as Record<string, Record<string, Record<string, unknown>>>)['properties']!['minReplicas'] = {
+      type: 'integer',
+      minimum: 0,
+      default: -1,
+    };
     crd.spec.versions.push({ ...clone(v), storage: true, name: 'v1alpha2' } as never);
-    const text = crdStructuralErrors(crd as never).join('\n');
+    const text = crdStructuralErrors(crd).join('\n');
     expect(text).toMatch(/spec.extra: no type/);
     expect(text).toMatch(/minReplicas: default -1 is invalid/);
     expect(text).toMatch(/exactly one storage version/);

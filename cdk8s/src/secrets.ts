@@ -37,8 +37,25 @@ export function selfSignedCertificate(service: string, namespace: string, openss
   const dns = [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
   const out = execFileSync(
     openssl,
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825', '-subj', `/CN=${dns[0]}`,
-      '-addext', `subjectAltName=${dns.map((d) => `DNS:${d}`).join(',')}`, '-keyout', '-', '-out', '-'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '825',
+      '-subj',
+      `/CN=${dns[0]}`,
+      '-addext',
+      `subjectAltName=${dns.map((d) => `DNS:${d}`).join(',')}`,
+      '-keyout',
+      '-',
+      '-out',
+      '-',
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const blocks = new Map([...out.matchAll(/-----BEGIN ([A-Z ]+)-----\n[\s\S]+?\n-----END \1-----\n/g)].map((m) => [m[1], m[0]]));
@@ -95,13 +112,25 @@ function main(): number {
   if (tlsExists) process.stdout.write(`secret ${d.tlsSecret.name}: exists, kept\n`);
   else {
     const { crt, key } = selfSignedCertificate(d.tlsSecret.serviceName, ctx.namespace);
-    const secret = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: d.tlsSecret.name, namespace: ctx.namespace, labels }, stringData: { 'tls.crt': crt, 'tls.key': key } };
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name: d.tlsSecret.name, namespace: ctx.namespace, labels },
+      stringData: { 'tls.crt': crt, 'tls.key': key },
+    };
     execFileSync(kubectl, ['apply', '-f', '-'], { input: JSON.stringify(secret), stdio: ['pipe', 'ignore', 'inherit'] });
     process.stdout.write(`secret ${d.tlsSecret.name}: created (self-signed serving certificate)\n`);
   }
-  const ca = execFileSync(kubectl, ['-n', 'kube-system', 'get', 'configmap', 'extension-apiserver-authentication', '-o', 'jsonpath={.data.requestheader-client-ca-file}'], { encoding: 'utf8' });
+  const ca = execFileSync(
+    kubectl,
+    ['-n', 'kube-system', 'get', 'configmap', 'extension-apiserver-authentication', '-o', 'jsonpath={.data.requestheader-client-ca-file}'],
+    { encoding: 'utf8' },
+  );
   if (!ca.includes('BEGIN CERTIFICATE')) {
-    process.stderr.write('secrets: kube-system/extension-apiserver-authentication has no requestheader-client-ca-file: the API server has no aggregation layer\n');
+    process.stderr.write(
+      'secrets: kube-system/extension-apiserver-authentication has no requestheader-client-ca-file: the API server has no aggregation layer\n',
+    );
     return 1;
   }
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: d.clientCaConfigMap.name, namespace: ctx.namespace, labels }, data: { 'ca.crt': ca } };

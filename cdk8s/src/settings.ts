@@ -123,7 +123,11 @@ export interface PlatformSettings {
 }
 
 export type PlatformOverrides = {
-  readonly [K in keyof PlatformSettings]?: PlatformSettings[K] extends string ? string : PlatformSettings[K] extends readonly unknown[] ? PlatformSettings[K] : Partial<PlatformSettings[K]>;
+  readonly [K in keyof PlatformSettings]?: PlatformSettings[K] extends string
+    ? string
+    : PlatformSettings[K] extends readonly unknown[]
+      ? PlatformSettings[K]
+      : Partial<PlatformSettings[K]>;
 };
 
 /** The NodePort kind-config.yaml maps to the host's 127.0.0.1:28000 (K8S_PUBLIC_STORE_NODEPORT=30800). */
@@ -179,7 +183,10 @@ export function defaultSettings(overrides: PlatformOverrides = {}): PlatformSett
 }
 
 function cidrList(name: string, text: string): string[] {
-  const list = text.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const list = text
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   for (const c of list) {
     if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c) && !/^[0-9a-f:]+\/\d{1,3}$/i.test(c)) throw new Error(`${name}: not a CIDR: '${c}'`);
     if (/^0\.0\.0\.0\/0$|^::\/0$/.test(c)) throw new Error(`${name}: ${c} is every address; name the API server's`);

@@ -75,7 +75,9 @@ describe('make synth', () => {
   it('takes partitions and retention from the same variables as the local platform', () => {
     const t = settingsFromEnvironment({ PARTITIONS: '12', TOPIC_RETENTION_MS: '60000' });
     const p = buildPlatform(new App({ outdir: '/nonexistent' }), t);
-    const topics = p.kafka.node.findAll().filter((c) => (c as { kind?: string }).kind === 'KafkaTopic') as unknown as { toJson(): { spec: { partitions: number; config: Record<string, unknown> } } }[];
+    const topics = p.kafka.node.findAll().filter((c) => (c as { kind?: string }).kind === 'KafkaTopic') as unknown as {
+      toJson(): { spec: { partitions: number; config: Record<string, unknown> } };
+    }[];
     expect(topics.map((x) => [x.toJson().spec.partitions, x.toJson().spec.config['retention.ms']])).toEqual([
       [12, 60000],
       [12, 60000],

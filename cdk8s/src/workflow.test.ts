@@ -19,7 +19,12 @@ const FRAGMENT = 'mk/kubernetes.mk';
 function make(args: string[], env: Record<string, string> = {}) {
   const root = readFileSync(join(REPO_ROOT, 'Makefile'), 'utf8');
   const files = root.includes(FRAGMENT) ? ['-f', 'Makefile'] : ['-f', 'Makefile', '-f', FRAGMENT];
-  const r = spawnSync('make', ['--no-print-directory', ...files, ...args], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const r = spawnSync('make', ['--no-print-directory', ...files, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

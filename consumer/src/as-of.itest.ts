@@ -60,8 +60,14 @@ describe('AS OF', () => {
     await platform.master.stampCommits();
 
     const ids = new Map<number, string>();
-    const r = await platform.admin.query<{ patient_id: string; name: string }>('SELECT DISTINCT patient_id, name FROM ingest.intake_log WHERE topic = $1', [topic]);
-    for (const row of r.rows) ids.set(people.findIndex((p) => p.name === row.name), row.patient_id);
+    const r = await platform.admin.query<{ patient_id: string; name: string }>('SELECT DISTINCT patient_id, name FROM ingest.intake_log WHERE topic = $1', [
+      topic,
+    ]);
+    for (const row of r.rows)
+      ids.set(
+        people.findIndex((p) => p.name === row.name),
+        row.patient_id,
+      );
     const mine = new Set(ids.values());
 
     for (let i = 0; i < instants.length; i++) {
@@ -77,7 +83,8 @@ describe('AS OF', () => {
     }
     // Each step's records are the history of its interval, in commit order; all of them, overall.
     const sent = new Map<number, number>();
-    for (let step = 0; step < 6; step++) for (let k = 0; k < 3; k++) sent.set((step * 2 + k) % people.length, (sent.get((step * 2 + k) % people.length) ?? 0) + 1);
+    for (let step = 0; step < 6; step++)
+      for (let k = 0; k < 3; k++) sent.set((step * 2 + k) % people.length, (sent.get((step * 2 + k) % people.length) ?? 0) + 1);
     for (const [who, pid] of ids) {
       const all = await patientHistory(platform.admin, pid, instants[0]!, instants.at(-1)!);
       expect(all.length, `history of patient ${who}`).toBe(sent.get(who));
@@ -91,7 +98,10 @@ describe('AS OF', () => {
     const bounds = await historyBounds(platform.admin);
     expect(bounds && bounds.first <= instants[1]! && bounds.last >= instants[0]!).toBe(true);
     // "Now" equals the current state table.
-    const current = await platform.admin.query<{ patient_id: string; favorite_color: string }>('SELECT patient_id, favorite_color FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])', [[...mine]]);
+    const current = await platform.admin.query<{ patient_id: string; favorite_color: string }>(
+      'SELECT patient_id, favorite_color FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])',
+      [[...mine]],
+    );
     expect(new Map(current.rows.map((x) => [x.patient_id, x.favorite_color]))).toEqual(new Map([...oracle.at(-1)!].map(([who, c]) => [ids.get(who)!, c])));
   });
 
@@ -106,7 +116,20 @@ describe('AS OF', () => {
       // The consumer's own SQL path (PgMasterStore.commitBatch), inside a transaction we hold open.
       const inTx = new PgMasterStore(client as unknown as pg.Pool);
       const patientId = randomUUID();
-      const row = { offset: 0, producedAtMs: Date.now(), patientId, record: { recordId: randomUUID(), name: person.name, dateOfBirth: person.dateOfBirth, favoriteColor: 'red', eventTimeMs: Date.now() - 1000, payload: null } };
+      const row = {
+        offset: 0,
+        producedAtMs: Date.now(),
+        patientId,
+        newIdentity: false,
+        record: {
+          recordId: randomUUID(),
+          name: person.name,
+          dateOfBirth: person.dateOfBirth,
+          favoriteColor: 'red',
+          eventTimeMs: Date.now() - 1000,
+          payload: null,
+        },
+      };
       await client.query('BEGIN');
       await inTx.commitBatch({
         epoch,
@@ -149,7 +172,9 @@ describe('history cannot be forged, and AS OF never answers from an unsettled or
   }
 
   it('the application role cannot write a commit time, nor register another transaction', async () => {
-    await expect(asAppRolledBack(`INSERT INTO ingest.ingest_txn (txid, committed_at) VALUES ('1000'::xid8, '2020-01-01T00:00:00Z')`)).rejects.toMatchObject({ code: '42501' });
+    await expect(asAppRolledBack(`INSERT INTO ingest.ingest_txn (txid, committed_at) VALUES ('1000'::xid8, '2020-01-01T00:00:00Z')`)).rejects.toMatchObject({
+      code: '42501',
+    });
     await expect(asAppRolledBack(`INSERT INTO ingest.ingest_txn (txid) VALUES ('1000'::xid8)`)).rejects.toMatchObject({ code: '42501' });
   });
 
@@ -161,7 +186,9 @@ describe('history cannot be forged, and AS OF never answers from an unsettled or
       ),
     ).rejects.toMatchObject({ code: '42501' });
     await expect(
-      asAppRolledBack(`INSERT INTO ingest.rejected_record (topic, kafka_partition, kafka_offset, reason, produced_at, txid) VALUES ('itest.forged', 0, 0, 'x', now(), '1000'::xid8)`),
+      asAppRolledBack(
+        `INSERT INTO ingest.rejected_record (topic, kafka_partition, kafka_offset, reason, produced_at, txid) VALUES ('itest.forged', 0, 0, 'x', now(), '1000'::xid8)`,
+      ),
     ).rejects.toMatchObject({ code: '42501' });
     // Left to the column default, a record belongs to the transaction that inserts it.
     const r = (await asAppRolledBack(
@@ -191,7 +218,9 @@ describe('history cannot be forged, and AS OF never answers from an unsettled or
          VALUES ('itest.lost', 0, 0, gen_random_uuid(), $1, now(), now(), 'x', '1990-01-01', 'red', '3'::xid8)`,
         [pid],
       );
-      await expect(client.query('SELECT * FROM ingest.patient_as_of($1, now())', [pid])).rejects.toMatchObject({ message: expect.stringMatching(/commit time/) });
+      await expect(client.query('SELECT * FROM ingest.patient_as_of($1, now())', [pid])).rejects.toMatchObject({
+        message: expect.stringMatching(/commit time/),
+      });
     } finally {
       await client.query('ROLLBACK');
       client.release();
@@ -237,7 +266,9 @@ describe('snapshots read the current state where nothing changed since T, and on
 
   it('a whole-store snapshot walks the history only of the patients changed since T', async () => {
     const at = await dbNow();
-    const plan = (await platform.admin.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT * FROM ingest.patient_state_as_of($1)', [at])).rows.map((r) => r['QUERY PLAN']).join('\n');
+    const plan = (await platform.admin.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT * FROM ingest.patient_state_as_of($1)', [at])).rows
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
     // One pass over the current state, one index walk per patient changed since T; no sort of the log.
     expect(plan).toMatch(/Seq Scan on patient_state/);
     expect(plan).toMatch(/Index Scan using intake_log_patient/);

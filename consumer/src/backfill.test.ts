@@ -3,7 +3,11 @@ import { backfillPublicStore, type PublicProjectionSource } from './backfill.js'
 import type { PublicItem } from './ports.js';
 import { FakePublic } from './testing/fakes.js';
 
-const items: PublicItem[] = Array.from({ length: 23 }, (_, i) => ({ patientId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, favoriteColor: i % 2 ? 'red' : 'blue', rev: 1 + (i % 3) }));
+const items: PublicItem[] = Array.from({ length: 23 }, (_, i) => ({
+  patientId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  favoriteColor: i % 2 ? 'red' : 'blue',
+  rev: 1 + (i % 3),
+}));
 const source: PublicProjectionSource = {
   publicStatePage: async (after, limit) => items.filter((x) => x.patientId > after).slice(0, limit),
 };

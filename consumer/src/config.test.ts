@@ -10,7 +10,13 @@ describe('consumer configuration', () => {
   });
 
   it('takes the bounds from the environment', () => {
-    const cfg = parseConsumerConfig({ ...base, PG_STATEMENT_TIMEOUT_MS: '2000', CONNECT_TIMEOUT_MS: '750', REDIS_COMMAND_TIMEOUT_MS: '300', DYNAMODB_REQUEST_TIMEOUT_MS: '900' });
+    const cfg = parseConsumerConfig({
+      ...base,
+      PG_STATEMENT_TIMEOUT_MS: '2000',
+      CONNECT_TIMEOUT_MS: '750',
+      REDIS_COMMAND_TIMEOUT_MS: '300',
+      DYNAMODB_REQUEST_TIMEOUT_MS: '900',
+    });
     expect(pgPoolOptions(cfg)).toMatchObject({ connectionTimeoutMillis: 750, statement_timeout: 2000 });
     expect([cfg.REDIS_COMMAND_TIMEOUT_MS, cfg.DYNAMODB_REQUEST_TIMEOUT_MS]).toEqual([300, 900]);
   });

@@ -103,7 +103,11 @@ describe('resume from the master store, never skip a gap', () => {
     const group = await groupCommittedAt(topic, 300);
     running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
     await produce(topic, 0, records.slice(300));
-    await until('offset 350 stored', () => nextOffset(topic, 0), (n) => n === 350);
+    await until(
+      'offset 350 stored',
+      () => nextOffset(topic, 0),
+      (n) => n === 350,
+    );
     expect(await stored(topic, 0)).toEqual({ n: 350, distinct: 350, max: 349 });
   });
 
@@ -114,7 +118,11 @@ describe('resume from the master store, never skip a gap', () => {
     await platform.processor(topic, platform.pgPublic()).process(0, asMessages(0, records.slice(0, 200)));
     const group = await groupCommittedAt(topic, 300);
     running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
-    await until('offset 300 stored', () => nextOffset(topic, 0), (n) => n === 300);
+    await until(
+      'offset 300 stored',
+      () => nextOffset(topic, 0),
+      (n) => n === 300,
+    );
     expect(await stored(topic, 0)).toEqual({ n: 300, distinct: 300, max: 299 });
   });
 
@@ -129,12 +137,19 @@ describe('resume from the master store, never skip a gap', () => {
       },
     });
     await expect(platform.processor(topic, dying).process(0, asMessages(0, records))).rejects.toThrow(/killed/);
-    const pids = (await platform.admin.query<{ patient_id: string }>('SELECT patient_id FROM ingest.intake_log WHERE topic = $1', [topic])).rows.map((r) => r.patient_id);
+    const pids = (await platform.admin.query<{ patient_id: string }>('SELECT patient_id FROM ingest.intake_log WHERE topic = $1', [topic])).rows.map(
+      (r) => r.patient_id,
+    );
     expect(pids).toHaveLength(50);
     expect((await store.get(pids)).size).toBe(0);
     const group = await groupCommittedAt(topic, 50);
     running.push(await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres' }));
-    await until('the 50 patients published', async () => (await store.get(pids)).size, (n) => n === 50, 30_000);
+    await until(
+      'the 50 patients published',
+      async () => (await store.get(pids)).size,
+      (n) => n === 50,
+      30_000,
+    );
   });
 
   it('records that retention deleted behind the stored offset stop that partition loudly; the other partitions flow', async () => {
@@ -150,8 +165,16 @@ describe('resume from the master store, never skip a gap', () => {
     await admin.disconnect();
     const c = await consumer(topic);
     await produce(topic, 1, records.slice(60));
-    await until('partition 1 drained', () => nextOffset(topic, 1), (n) => n === 40);
-    await until('partition 0 reported stalled', () => c.metric('intake_partition_stalled{partition="0"}'), (v) => v === 1);
+    await until(
+      'partition 1 drained',
+      () => nextOffset(topic, 1),
+      (n) => n === 40,
+    );
+    await until(
+      'partition 0 reported stalled',
+      () => c.metric('intake_partition_stalled{partition="0"}'),
+      (v) => v === 1,
+    );
     expect(await nextOffset(topic, 0)).toBe(10); // nothing passed over the gap
     expect((await stored(topic, 0)).n).toBe(10);
     expect(c.child.exitCode).toBe(null); // the consumer lives on
@@ -165,7 +188,10 @@ describe('no record can stop a partition', () => {
     // A DLQ topic with the broker's default limit (1 MiB a record batch), as an operator may have made it.
     const setup = platform.kafka.admin();
     await setup.connect();
-    await setup.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: `${topic}.dlq`, configEntries: [{ name: 'max.message.bytes', value: '1048588' }] }] });
+    await setup.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: `${topic}.dlq`, configEntries: [{ name: 'max.message.bytes', value: '1048588' }] }],
+    });
     await setup.disconnect();
     const big = (fill: string) => Buffer.from(JSON.stringify({ ...record(), payload: fill.repeat(600 * 1024) }));
     const small = Array.from({ length: 4000 }, (_, i) => Buffer.from(`{"v":1,"recordId":"not json ${i}`));
@@ -175,7 +201,12 @@ describe('no record can stop a partition', () => {
     await produce(topic, 0, small);
     await produce(topic, 0, valid);
     await consumer(topic);
-    await until('every offset stored', () => nextOffset(topic, 0), (n) => n === 4022, 90_000);
+    await until(
+      'every offset stored',
+      () => nextOffset(topic, 0),
+      (n) => n === 4022,
+      90_000,
+    );
     expect((await stored(topic, 0)).n).toBe(20);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.rejected_record WHERE topic = $1', [topic])).toBe(4002);
     // The DLQ is written after the commit: wait for the last send, then check that nothing is there twice.
@@ -204,7 +235,9 @@ describe('upstream producers compress', () => {
         const r = { ...record(), payload: `${codec} `.repeat(200) };
         return `${Buffer.from(partitionKey(identityOf(r.name, r.dateOfBirth))).toString('base64')}\t${encodeRecord(r).toString('base64')}`;
       });
-      const child = promisify(execFile)(process.env['JAVA'] ?? 'java', ['-cp', `${libs}/*`, program, env.brokers.join(','), topic, codec], { timeout: 120_000 });
+      const child = promisify(execFile)(process.env['JAVA'] ?? 'java', ['-cp', `${libs}/*`, program, env.brokers.join(','), topic, codec], {
+        timeout: 120_000,
+      });
       child.child.stdin!.end(`${lines.join('\n')}\n`);
       const { stdout } = await child;
       expect(stdout.trim().split('\n').pop()).toBe(String(perCodec));
@@ -238,9 +271,17 @@ describe('rejects go where they can be replayed', () => {
   it('the chosen rejects are re-sent to the intake topic once, whatever the number of runs, and decoded again', async () => {
     const topic = await platform.topic(1);
     const badDate = Array.from({ length: 3 }, () => ({ ...record(), dateOfBirth: '2023-02-30' }));
-    await produce(topic, 0, [...Array.from({ length: 5 }, (_, i) => Buffer.from(`{"v":1,"oops":${i}`)), ...badDate, ...Array.from({ length: 10 }, () => record())]);
+    await produce(topic, 0, [
+      ...Array.from({ length: 5 }, (_, i) => Buffer.from(`{"v":1,"oops":${i}`)),
+      ...badDate,
+      ...Array.from({ length: 10 }, () => record()),
+    ]);
     const c = await consumer(topic);
-    await until('18 offsets stored', () => nextOffset(topic, 0), (n) => n === 18);
+    await until(
+      '18 offsets stored',
+      () => nextOffset(topic, 0),
+      (n) => n === 18,
+    );
     await c.stop();
     running.splice(running.indexOf(c), 1);
 
@@ -253,7 +294,11 @@ describe('rejects go where they can be replayed', () => {
 
     // Still invalid (no upstream fix here): decoded again, rejected again with the same reason and bytes.
     await consumer(topic);
-    await until('21 offsets stored', () => nextOffset(topic, 0), (n) => n === 21);
+    await until(
+      '21 offsets stored',
+      () => nextOffset(topic, 0),
+      (n) => n === 21,
+    );
     const r = await platform.admin.query<{ n: string; values: string }>(
       "SELECT count(*) AS n, count(DISTINCT raw_value) AS values FROM ingest.rejected_record WHERE topic = $1 AND reason = 'invalid_date:dateOfBirth'",
       [topic],
@@ -269,7 +314,13 @@ describe('a crash the Kafka client will not restart', () => {
     // JoinGroup fails with INVALID_SESSION_TIMEOUT, which kafkajs does not retry (restart: false).
     let code: number | null;
     try {
-      const c = await ConsumerProcess.start({ topic, group: `itest-${randomUUID().slice(0, 8)}`, metricsPort: freePort(), publicStore: 'postgres', extraEnv: { KAFKA_SESSION_TIMEOUT_MS: '1900000' } });
+      const c = await ConsumerProcess.start({
+        topic,
+        group: `itest-${randomUUID().slice(0, 8)}`,
+        metricsPort: freePort(),
+        publicStore: 'postgres',
+        extraEnv: { KAFKA_SESSION_TIMEOUT_MS: '1900000' },
+      });
       running.push(c);
       code = await c.exited();
       expect(c.log()).toMatch(/consumer crashed/);
@@ -290,7 +341,11 @@ describe('a slow store slows the partition, it does not get the member evicted',
     const c = await ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres', extraEnv: { PG_STATEMENT_TIMEOUT_MS: '60000' } });
     running.push(c);
     await produce(topic, 0, [record()]);
-    await until('the first record', () => stored(topic, 0), (s) => s.n === 1);
+    await until(
+      'the first record',
+      () => stored(topic, 0),
+      (s) => s.n === 1,
+    );
     const member = async () => {
       const admin = platform.kafka.admin();
       await admin.connect();
@@ -308,14 +363,22 @@ describe('a slow store slows the partition, it does not get the member evicted',
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = 0 FOR UPDATE', [topic]);
-      await produce(topic, 0, Array.from({ length: 10 }, () => record()));
+      await produce(
+        topic,
+        0,
+        Array.from({ length: 10 }, () => record()),
+      );
       await new Promise((r) => setTimeout(r, 25_000));
       expect((await stored(topic, 0)).n).toBe(1); // the batch was waiting all along
     } finally {
       await holder.query('ROLLBACK');
       holder.release();
     }
-    await until('the held batch', () => stored(topic, 0), (s) => s.n === 11);
+    await until(
+      'the held batch',
+      () => stored(topic, 0),
+      (s) => s.n === 11,
+    );
     expect(await member()).toEqual({ state: 'Stable', members: before.members });
     expect(await c.metric('intake_batch_errors_total')).toBe(0);
   }, 120_000);
@@ -340,7 +403,12 @@ describe('rebalances', () => {
     })();
     const more = [await start(), await start()];
     await producing;
-    await until('all stored', async () => (await stored(topic, 0)).n + (await Promise.all([1, 2, 3, 4, 5].map((p) => stored(topic, p)))).reduce((a, x) => a + x.n, 0), (n) => n === records.length, 60_000);
+    await until(
+      'all stored',
+      async () => (await stored(topic, 0)).n + (await Promise.all([1, 2, 3, 4, 5].map((p) => stored(topic, p)))).reduce((a, x) => a + x.n, 0),
+      (n) => n === records.length,
+      60_000,
+    );
     const errors = await Promise.all([first, ...more].map((c) => c.metric('intake_batch_errors_total')));
     expect(errors).toEqual([0, 0, 0]);
   });

@@ -26,7 +26,13 @@ export interface RunnerOptions {
  * with a growing backoff, and shows as stalled (`intake_partition_stalled`, an error log line with
  * the error code, never a value). kafkajs fetches the same batch again when it resumes.
  */
-export async function runConsumer(consumer: Consumer, processor: BatchProcessor, metrics: ConsumerMetrics, log: Logger, o: RunnerOptions): Promise<StallTracker> {
+export async function runConsumer(
+  consumer: Consumer,
+  processor: BatchProcessor,
+  metrics: ConsumerMetrics,
+  log: Logger,
+  o: RunnerOptions,
+): Promise<StallTracker> {
   const quickRetries = o.quickRetries ?? 3;
   const stalls = new StallTracker(metrics, log, o.stallBackoffMs ?? { first: 1_000, max: 60_000 });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -101,7 +107,7 @@ export async function runConsumer(consumer: Consumer, processor: BatchProcessor,
           await heartbeat();
           continue;
         }
-        stalls.stall(partition, code, err, p.pause);
+        stalls.stall(partition, code, err, () => p.pause());
         return false;
       }
     }

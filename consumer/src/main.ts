@@ -55,7 +55,9 @@ async function main(): Promise<void> {
   const processor = new BatchProcessor({
     topic: cfg.INTAKE_TOPIC,
     keyer: new IdentityKeyer(cfg.IDENTITY_HMAC_SECRET),
-    resolver: new IdentityResolver(master, new RedisIdentityCache(redis), (err) => log.warn({ err }, 'identity cache unavailable; resolving in the identity store')),
+    resolver: new IdentityResolver(master, new RedisIdentityCache(redis), (err) =>
+      log.warn({ err }, 'identity cache unavailable; resolving in the identity store'),
+    ),
     master,
     publicStore,
     deadLetters: new KafkaDeadLetters(dlqProducer, cfg.DLQ_TOPIC),
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
   }, 1_000);
 
   let stopping = false;
+  // eslint-disable-next-line prefer-const -- assigned once the consumer runs; shutdown() can run before
   let stalls: StallTracker | undefined;
   /** Graceful stop; exits with `exitCode` (non-zero after a crash, so that a supervisor restarts it). */
   const shutdown = async (signal: string, exitCode = 0) => {

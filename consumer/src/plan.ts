@@ -51,7 +51,11 @@ export function isNewer(a: AcceptedRow, b: AcceptedRow): boolean {
   return a.offset > b.offset;
 }
 
-export function attachPatients(decoded: readonly DecodedRow[], patientIds: ReadonlyMap<string, string>, created: ReadonlySet<string> = new Set()): AcceptedRow[] {
+export function attachPatients(
+  decoded: readonly DecodedRow[],
+  patientIds: ReadonlyMap<string, string>,
+  created: ReadonlySet<string> = new Set(),
+): AcceptedRow[] {
   return decoded.map((d) => {
     const patientId = patientIds.get(d.keyB64);
     if (patientId === undefined) throw new Error('identity left unresolved');

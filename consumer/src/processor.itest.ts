@@ -15,13 +15,22 @@ afterAll(async () => {
 });
 
 function record(person: { name: string; dateOfBirth: string }, color: string, eventTimeMs: number): IntakeRecordWire {
-  return { v: 1, recordId: randomUUID(), name: person.name, dateOfBirth: person.dateOfBirth, favoriteColor: color, eventTime: new Date(eventTimeMs).toISOString() };
+  return {
+    v: 1,
+    recordId: randomUUID(),
+    name: person.name,
+    dateOfBirth: person.dateOfBirth,
+    favoriteColor: color,
+    eventTime: new Date(eventTimeMs).toISOString(),
+  };
 }
 function messages(from: number, records: IntakeRecordWire[]): InboundMessage[] {
   return records.map((r, i) => ({ offset: from + i, key: null, value: encodeRecord(r), timestampMs: Date.now() }));
 }
 const patientIdsOf = (topic: string) =>
-  platform.admin.query<{ patient_id: string }>('SELECT DISTINCT patient_id FROM ingest.intake_log WHERE topic = $1', [topic]).then((r) => r.rows.map((x) => x.patient_id));
+  platform.admin
+    .query<{ patient_id: string }>('SELECT DISTINCT patient_id FROM ingest.intake_log WHERE topic = $1', [topic])
+    .then((r) => r.rows.map((x) => x.patient_id));
 
 describe.each(['postgres', 'dynamodb'] as const)('processor on real servers, public store %s', (kind) => {
   const publicStore = async (): Promise<PublicStore> => (kind === 'postgres' ? platform.pgPublic() : platform.dynamoPublic());
@@ -32,7 +41,13 @@ describe.each(['postgres', 'dynamodb'] as const)('processor on real servers, pub
     const store = await publicStore();
     const variants = [person.name, person.name.toUpperCase(), `  ${person.name.replace(' ', '   ')} `, person.name.toLowerCase()];
     const t0 = Date.now() - 60_000;
-    await platform.processor(topic, store).process(0, messages(0, variants.map((n, i) => record({ ...person, name: n }, 'red', t0 + i))));
+    await platform.processor(topic, store).process(
+      0,
+      messages(
+        0,
+        variants.map((n, i) => record({ ...person, name: n }, 'red', t0 + i)),
+      ),
+    );
     let ids = await patientIdsOf(topic);
     expect(ids).toHaveLength(1);
     const [pid] = ids;
@@ -48,7 +63,10 @@ describe.each(['postgres', 'dynamodb'] as const)('processor on real servers, pub
     const topic = `itest.${randomUUID()}`;
     const store = await publicStore();
     const t0 = Date.now() - 60_000;
-    const batch = messages(0, Array.from({ length: 50 }, (_, i) => record(uniquePerson(), 'green', t0 + i)));
+    const batch = messages(
+      0,
+      Array.from({ length: 50 }, (_, i) => record(uniquePerson(), 'green', t0 + i)),
+    );
     await platform.processor(topic, store).process(3, batch);
     const restarted = platform.processor(topic, store);
     const out = await restarted.process(3, batch);

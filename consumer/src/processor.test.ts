@@ -1,4 +1,13 @@
-import { createLogger, encodeRecord, FencedError, IdentityKeyer, identityOf, IngestError, partitionKey, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import {
+  createLogger,
+  encodeRecord,
+  FencedError,
+  IdentityKeyer,
+  identityOf,
+  IngestError,
+  partitionKey,
+  type IntakeRecordWire,
+} from '@clinical-ingest/intake-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IdentityResolver } from './identity-resolver.js';
 import { ConsumerMetrics } from './metrics.js';
@@ -23,7 +32,14 @@ const msgs = (from: number, values: (IntakeRecordWire | string)[]): InboundMessa
   values.map((v, i) => ({ offset: from + i, key: null, value: typeof v === 'string' ? Buffer.from(v) : encodeRecord(v), timestampMs: NOW - 100 }));
 
 /** A processor over fakes; every port can be given, the others are fresh. */
-function newProcessor(d: { master: FakeMaster; cache?: FakeCache; pub?: FakePublic; dlq?: FakeDeadLetters; intakeLog?: FakeIntakeLog; metrics?: ConsumerMetrics }): BatchProcessor {
+function newProcessor(d: {
+  master: FakeMaster;
+  cache?: FakeCache;
+  pub?: FakePublic;
+  dlq?: FakeDeadLetters;
+  intakeLog?: FakeIntakeLog;
+  metrics?: ConsumerMetrics;
+}): BatchProcessor {
   return new BatchProcessor({
     topic: 't',
     keyer: new IdentityKeyer('0123456789abcdef0123456789abcdef'),
@@ -50,7 +66,10 @@ describe('BatchProcessor', () => {
   });
 
   it('gives one patient ID to all records of a person, and publishes only the newest state', async () => {
-    const out = await processor.process(0, msgs(0, [rec('Ada Lovelace', '1965-12-10', 'red', 0), rec('ADA  lovelace', '1965-12-10', 'blue', 10), rec('Ada Lovelace', '1965-12-10', 'green', 5)]));
+    const out = await processor.process(
+      0,
+      msgs(0, [rec('Ada Lovelace', '1965-12-10', 'red', 0), rec('ADA  lovelace', '1965-12-10', 'blue', 10), rec('Ada Lovelace', '1965-12-10', 'green', 5)]),
+    );
     expect(out).toMatchObject({ accepted: 3, rejected: 0, published: 1, next: 3 });
     expect(new Set(master.log.map((r) => r.patientId)).size).toBe(1);
     expect([...pub.items.values()].map((i) => i.favoriteColor)).toEqual(['blue']);
@@ -58,7 +77,10 @@ describe('BatchProcessor', () => {
   });
 
   it('rejects bad input to the DLQ and the master store without stopping the batch', async () => {
-    const out = await processor.process(0, msgs(0, [rec('A B', '1990-01-01', 'red'), '{nope', rec('C D', '2023-02-30', 'red'), rec('E F', '1991-01-01', 'red')]));
+    const out = await processor.process(
+      0,
+      msgs(0, [rec('A B', '1990-01-01', 'red'), '{nope', rec('C D', '2023-02-30', 'red'), rec('E F', '1991-01-01', 'red')]),
+    );
     expect(out).toMatchObject({ accepted: 2, rejected: 2, next: 4 });
     expect(master.rejected.map((r) => [r.offset, r.reason])).toEqual([
       [1, 'malformed_json'],
@@ -87,10 +109,31 @@ describe('BatchProcessor', () => {
     await master.position('t', 0, 0);
     // The previous owner committed offsets 0..1 but never wrote the public store.
     await master.commitBatch({
-      topic: 't', partition: 0, expectedNext: 0, next: 2, publishedThrough: 0, rejected: [], epoch: master.epoch,
-      accepted: [], newestPerPatient: [{ offset: 0, producedAtMs: NOW, patientId: 'p-1', newIdentity: true, record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } }],
+      topic: 't',
+      partition: 0,
+      expectedNext: 0,
+      next: 2,
+      publishedThrough: 0,
+      rejected: [],
+      epoch: master.epoch,
+      accepted: [],
+      newestPerPatient: [
+        {
+          offset: 0,
+          producedAtMs: NOW,
+          patientId: 'p-1',
+          newIdentity: true,
+          record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null },
+        },
+      ],
     });
-    master.log.push({ offset: 0, producedAtMs: NOW, patientId: 'p-1', record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null } });
+    master.log.push({
+      offset: 0,
+      producedAtMs: NOW,
+      patientId: 'p-1',
+      newIdentity: true,
+      record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null },
+    });
     expect(pub.items.size).toBe(0);
     await processor.process(0, msgs(2, [rec('C D', '1990-01-01', 'red')]));
     expect(pub.items.get('p-1')?.favoriteColor).toBe('red');
@@ -144,7 +187,13 @@ describe('BatchProcessor: nothing blocks, nothing is skipped, rejects reach the 
     // The store refuses a value only it can judge (PostgreSQL: SQLSTATE class 22, data exception).
     master.refuse = (name) => name.startsWith('Poison');
     const names = ['A B', 'C D', 'Poison One', 'E F', 'G H', 'I J', 'Poison Two', 'K L', 'M N', 'O P'];
-    const out = await make().process(0, msgs(100, names.map((n) => rec(n, '1990-01-01', 'red'))));
+    const out = await make().process(
+      0,
+      msgs(
+        100,
+        names.map((n) => rec(n, '1990-01-01', 'red')),
+      ),
+    );
     expect(out).toMatchObject({ accepted: 8, rejected: 2, next: 110 });
     expect(master.rejected.map((r) => [r.offset, r.reason])).toEqual([
       [102, 'store_refused'],
@@ -229,7 +278,11 @@ describe('BatchProcessor: records keyed other than by identity', () => {
     const master = new FakeMaster();
     const metrics = new ConsumerMetrics(false);
     const processor = newProcessor({ master, metrics });
-    const [right, wrong, none] = [rec('Ada Lovelace', '1965-12-10', 'red'), rec('Ada Lovelace', '1965-12-10', 'blue', 10), rec('Ada Lovelace', '1965-12-10', 'green', 20)];
+    const [right, wrong, none] = [
+      rec('Ada Lovelace', '1965-12-10', 'red'),
+      rec('Ada Lovelace', '1965-12-10', 'blue', 10),
+      rec('Ada Lovelace', '1965-12-10', 'green', 20),
+    ];
     const key = Buffer.from(partitionKey(identityOf(' ADA lovelace', '1965-12-10')));
     const out = await processor.process(0, [
       { offset: 0, key, value: encodeRecord(right), timestampMs: NOW },

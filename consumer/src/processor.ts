@@ -135,7 +135,10 @@ export class BatchProcessor {
     const { topic, metrics, log } = this.deps;
     const earliest = await this.deps.intakeLog.earliestOffset(topic, partition);
     if (earliest > expected) {
-      log.error({ partition, storedNext: expected, kafkaEarliest: earliest }, 'records between the stored offset and the log start were deleted by retention; partition stopped');
+      log.error(
+        { partition, storedNext: expected, kafkaEarliest: earliest },
+        'records between the stored offset and the log start were deleted by retention; partition stopped',
+      );
       throw new IngestError(
         'OFFSET_GAP',
         `partition ${partition}: the master store resumes at offset ${expected}, but Kafka holds offsets from ${earliest} only (retention); stopped instead of skipping ${earliest - expected} records (see docs/operations.md)`,

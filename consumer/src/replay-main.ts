@@ -82,11 +82,16 @@ async function main(): Promise<void> {
         });
       }
     };
-    const report = await replayRejects(new PgRejectsToReplay(client), send, { topic: cfg.INTAKE_TOPIC, reasons: values.reason, partitions, ...(from ? { from } : {}), ...(to ? { to } : {}) }, {
-      limit,
-      dryRun: values['dry-run'],
-      onPage: (sent) => log.info({ sent }, 'replaying'),
-    });
+    const report = await replayRejects(
+      new PgRejectsToReplay(client),
+      send,
+      { topic: cfg.INTAKE_TOPIC, reasons: values.reason, partitions, ...(from ? { from } : {}), ...(to ? { to } : {}) },
+      {
+        limit,
+        dryRun: values['dry-run'],
+        onPage: (sent) => log.info({ sent }, 'replaying'),
+      },
+    );
     // The report: counts, reason codes, partitions and instants only.
     process.stdout.write(`${values.json ? JSON.stringify(report) : formatReplayReport(report)}\n`);
   } finally {

@@ -30,17 +30,42 @@ class FakeRejects implements RejectsToReplay {
 }
 
 const t = (s: number) => new Date(Date.UTC(2026, 11, 1, 0, 0, s));
-const row = (partition: number, offset: number, reason: string, s: number): ReplayCandidate => ({ partition, offset, reason, key: Buffer.from('k'), value: Buffer.from('v'), producedAt: t(s) });
-const rows = [row(0, 1, 'invalid_date:dateOfBirth', 1), row(0, 5, 'malformed_json', 2), row(1, 2, 'invalid_date:dateOfBirth', 3), row(1, 9, 'blank_name:name', 4), row(2, 3, 'invalid_date:dateOfBirth', 5)];
+const row = (partition: number, offset: number, reason: string, s: number): ReplayCandidate => ({
+  partition,
+  offset,
+  reason,
+  key: Buffer.from('k'),
+  value: Buffer.from('v'),
+  producedAt: t(s),
+});
+const rows = [
+  row(0, 1, 'invalid_date:dateOfBirth', 1),
+  row(0, 5, 'malformed_json', 2),
+  row(1, 2, 'invalid_date:dateOfBirth', 3),
+  row(1, 9, 'blank_name:name', 4),
+  row(2, 3, 'invalid_date:dateOfBirth', 5),
+];
 const all: RejectFilter = { topic: 'in', reasons: [], partitions: [] };
 
 describe('replayRejects', () => {
   it('sends the chosen rejects by reason, partition and time, and reports them', async () => {
     const source = new FakeRejects(rows);
     const sent: ReplayCandidate[] = [];
-    const report = await replayRejects(source, async (_topic, r) => void sent.push(...r), { ...all, reasons: ['invalid_date'], partitions: [0, 1], from: t(0), to: t(5) }, { limit: 100, dryRun: false });
+    const report = await replayRejects(
+      source,
+      async (_topic, r) => void sent.push(...r),
+      { ...all, reasons: ['invalid_date'], partitions: [0, 1], from: t(0), to: t(5) },
+      { limit: 100, dryRun: false },
+    );
     expect(sent.map((r) => `${r.partition}/${r.offset}`)).toEqual(['0/1', '1/2']);
-    expect(report).toEqual({ dryRun: false, sent: 2, byReason: { 'invalid_date:dateOfBirth': 2 }, byPartition: { '0': 1, '1': 1 }, firstProducedAt: t(1).toISOString(), lastProducedAt: t(3).toISOString() });
+    expect(report).toEqual({
+      dryRun: false,
+      sent: 2,
+      byReason: { 'invalid_date:dateOfBirth': 2 },
+      byPartition: { '0': 1, '1': 1 },
+      firstProducedAt: t(1).toISOString(),
+      lastProducedAt: t(3).toISOString(),
+    });
     expect(formatReplayReport(report)).toContain('replayed 2 rejected record(s)');
   });
 
@@ -53,7 +78,9 @@ describe('replayRejects', () => {
 
   it('claims nothing when Kafka did not take the records, so the next run sends them', async () => {
     const source = new FakeRejects(rows);
-    await expect(replayRejects(source, async () => Promise.reject(new Error('broker down')), all, { limit: 100, dryRun: false })).rejects.toThrow(/broker down/);
+    await expect(replayRejects(source, async () => Promise.reject(new Error('broker down')), all, { limit: 100, dryRun: false })).rejects.toThrow(
+      /broker down/,
+    );
     expect(source.claimed.size).toBe(0);
     expect((await replayRejects(source, async () => {}, all, { limit: 100, dryRun: false })).sent).toBe(5);
   });

@@ -95,7 +95,9 @@ export async function replayRejects(
 
 /** The report as a few lines of text (PHI-free: counts, reason codes, partitions, instants). */
 export function formatReplayReport(r: ReplayReport): string {
-  const lines = [`${r.dryRun ? 'would replay' : 'replayed'} ${r.sent} rejected record(s)${r.sent > 0 ? `, produced ${r.firstProducedAt} .. ${r.lastProducedAt}` : ''}`];
+  const lines = [
+    `${r.dryRun ? 'would replay' : 'replayed'} ${r.sent} rejected record(s)${r.sent > 0 ? `, produced ${r.firstProducedAt} .. ${r.lastProducedAt}` : ''}`,
+  ];
   for (const [reason, n] of Object.entries(r.byReason)) lines.push(`  reason ${reason}: ${n}`);
   for (const [p, n] of Object.entries(r.byPartition)) lines.push(`  partition ${p}: ${n}`);
   return lines.join('\n');

@@ -23,7 +23,7 @@ const reads = (pool: pg.Pool, sql: string) => expect(pool.query(sql)).resolves.t
 const refused = (pool: pg.Pool, sql: string) => expect(pool.query(sql)).rejects.toMatchObject({ code: '42501' });
 
 describe('roles per purpose', () => {
-  it('validation_reader (the seed\'s validation): identity keys and patient IDs, never a name or a date of birth', async () => {
+  it("validation_reader (the seed's validation): identity keys and patient IDs, never a name or a date of birth", async () => {
     const v = as('validation_reader');
     await reads(v, 'SELECT id_key, patient_id FROM ingest.identity LIMIT 1');
     await reads(v, 'SELECT patient_id, favorite_color, rev FROM ingest.patient_state LIMIT 1');

@@ -75,14 +75,16 @@ async function main(): Promise<number> {
   await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1");
   const partial = request.out === '-' ? undefined : `${request.out}.partial`;
   try {
-    const parsed = await client.query<{ at: string; at_us: string; now_us: string }>(
-      `SELECT $1::timestamptz::text AS at, (extract(epoch FROM $1::timestamptz) * 1e6)::int8::text AS at_us,
+    const parsed = await client
+      .query<{ at: string; at_us: string; now_us: string }>(
+        `SELECT $1::timestamptz::text AS at, (extract(epoch FROM $1::timestamptz) * 1e6)::int8::text AS at_us,
               (extract(epoch FROM clock_timestamp()) * 1e6)::int8::text AS now_us`,
-      [request.asOf],
-    ).catch((err: unknown) => {
-      if ((err as { code?: string }).code?.startsWith('22')) throw new SnapshotUsageError(`--as-of: PostgreSQL cannot read this instant: ${request.asOf}`);
-      throw err;
-    });
+        [request.asOf],
+      )
+      .catch((err: unknown) => {
+        if ((err as { code?: string }).code?.startsWith('22')) throw new SnapshotUsageError(`--as-of: PostgreSQL cannot read this instant: ${request.asOf}`);
+        throw err;
+      });
     const { at, at_us: atUs, now_us: nowUs } = parsed.rows[0]!;
     const b = (
       await client.query<{ first: string | null; last: string | null; first_us: string | null }>(
@@ -95,9 +97,13 @@ async function main(): Promise<number> {
 
     const estimated = request.patientId
       ? undefined
-      : Number((await client.query<{ n: string }>("SELECT greatest(reltuples, 0)::int8::text AS n FROM pg_class WHERE oid = 'ingest.patient_state'::regclass")).rows[0]?.n ?? 0);
+      : Number(
+          (await client.query<{ n: string }>("SELECT greatest(reltuples, 0)::int8::text AS n FROM pg_class WHERE oid = 'ingest.patient_state'::regclass"))
+            .rows[0]?.n ?? 0,
+        );
     const showProgress = values['no-progress'] ? false : (values.progress ?? process.stderr.isTTY === true);
-    if (request.scope === 'master' && request.out !== '-') process.stderr.write(`intake-snapshot: ${request.out} will hold PHI (names, dates of birth); it is created readable by its owner only\n`);
+    if (request.scope === 'master' && request.out !== '-')
+      process.stderr.write(`intake-snapshot: ${request.out} will hold PHI (names, dates of birth); it is created readable by its owner only\n`);
 
     const hash = createHash('sha256');
     let bytes = 0;

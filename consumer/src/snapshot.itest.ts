@@ -51,7 +51,11 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'snapshot-itest-'));
   const master = new PgMasterStore(app);
   const colors = ['red', 'blue', 'green', 'black', 'white', 'orange', 'purple'];
-  const people = Array.from({ length: 40 }, (_, i) => ({ id: randomUUID(), name: `Snapshot ${i} O'Test, Jr.`, dateOfBirth: `19${50 + i}-0${1 + (i % 9)}-1${i % 10}` }));
+  const people = Array.from({ length: 40 }, (_, i) => ({
+    id: randomUUID(),
+    name: `Snapshot ${i} O'Test, Jr.`,
+    dateOfBirth: `19${50 + i}-0${1 + (i % 9)}-1${i % 10}`,
+  }));
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const state: State = new Map();
   instants.push(await dbNow()); // before the first record
@@ -68,18 +72,38 @@ beforeAll(async () => {
         const eventTimeMs = t0 + step * 60_000 + k * 10 - (late ? 3_600_000 : 0);
         const color = colors[(step + k + partition) % colors.length]!;
         const offset = next[partition]! + k;
-        rows.push({ offset, producedAtMs: Date.now(), patientId: who.id, record: { recordId: randomUUID(), name: who.name, dateOfBirth: who.dateOfBirth, favoriteColor: color, eventTimeMs, payload: null } });
+        rows.push({
+          offset,
+          producedAtMs: Date.now(),
+          patientId: who.id,
+          newIdentity: false,
+          record: { recordId: randomUUID(), name: who.name, dateOfBirth: who.dateOfBirth, favoriteColor: color, eventTimeMs, payload: null },
+        });
         const cur = state.get(who.id);
-        const newer = !cur || eventTimeMs > cur.eventTimeMs || (eventTimeMs === cur.eventTimeMs && (partition > cur.partition || (partition === cur.partition && offset > cur.offset)));
+        const newer =
+          !cur ||
+          eventTimeMs > cur.eventTimeMs ||
+          (eventTimeMs === cur.eventTimeMs && (partition > cur.partition || (partition === cur.partition && offset > cur.offset)));
         if (newer) state.set(who.id, { name: who.name, dateOfBirth: who.dateOfBirth, color, eventTimeMs, partition, offset });
       }
       const newest = new Map<string, AcceptedRow>();
       for (const r of rows) {
         const n = newest.get(r.patientId);
-        if (!n || r.record.eventTimeMs > n.record.eventTimeMs || (r.record.eventTimeMs === n.record.eventTimeMs && r.offset > n.offset)) newest.set(r.patientId, r);
+        if (!n || r.record.eventTimeMs > n.record.eventTimeMs || (r.record.eventTimeMs === n.record.eventTimeMs && r.offset > n.offset))
+          newest.set(r.patientId, r);
       }
       const { epoch } = await master.position('snap', partition, next[partition]!);
-      await master.commitBatch({ epoch, topic: 'snap', partition, expectedNext: next[partition]!, next: next[partition]! + rows.length, publishedThrough: next[partition]!, accepted: rows, rejected: [], newestPerPatient: [...newest.values()] });
+      await master.commitBatch({
+        epoch,
+        topic: 'snap',
+        partition,
+        expectedNext: next[partition]!,
+        next: next[partition]! + rows.length,
+        publishedThrough: next[partition]!,
+        accepted: rows,
+        rejected: [],
+        newestPerPatient: [...newest.values()],
+      });
       next[partition]! += rows.length;
     }
     oracle.push(new Map(state));
@@ -96,12 +120,24 @@ afterAll(async () => {
 });
 
 const expectedMaster = (s: State) =>
-  [...s].map(([id, v]) => ({ patient_id: id, name: v.name, date_of_birth: v.dateOfBirth, favorite_color: v.color, event_time_ms: v.eventTimeMs, kafka_partition: v.partition, kafka_offset: v.offset })).sort((a, b) => a.patient_id.localeCompare(b.patient_id));
+  [...s]
+    .map(([id, v]) => ({
+      patient_id: id,
+      name: v.name,
+      date_of_birth: v.dateOfBirth,
+      favorite_color: v.color,
+      event_time_ms: v.eventTimeMs,
+      kafka_partition: v.partition,
+      kafka_offset: v.offset,
+    }))
+    .sort((a, b) => a.patient_id.localeCompare(b.patient_id));
 const expectedPublic = (s: State) => new Map([...s].map(([id, v]) => [id, v.color]));
 
 async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
   try {
-    const r = await run(process.execPath, [join(REPO, 'consumer/dist/snapshot-main.js'), ...args, '--no-progress'], { env: { ...process.env, SNAPSHOT_DATABASE_URL: scratch.url('history_reader') } });
+    const r = await run(process.execPath, [join(REPO, 'consumer/dist/snapshot-main.js'), ...args, '--no-progress'], {
+      env: { ...process.env, SNAPSHOT_DATABASE_URL: scratch.url('history_reader') },
+    });
     return { code: 0, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stderr: string };
@@ -112,8 +148,15 @@ async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
 describe('snapshots equal the oracle at every instant', () => {
   it('through SQL, whole store, master and public scope', async () => {
     for (let i = 0; i < instants.length; i++) {
-      const got = (await stateAsOf(admin, instants[i]!)).map((s) => ({ patient_id: s.patientId, name: s.name, date_of_birth: s.dateOfBirth, favorite_color: s.favoriteColor }));
-      expect(got, `master as of instant ${i}`).toEqual(expectedMaster(oracle[i]!).map(({ patient_id, name, date_of_birth, favorite_color }) => ({ patient_id, name, date_of_birth, favorite_color })));
+      const got = (await stateAsOf(admin, instants[i]!)).map((s) => ({
+        patient_id: s.patientId,
+        name: s.name,
+        date_of_birth: s.dateOfBirth,
+        favorite_color: s.favoriteColor,
+      }));
+      expect(got, `master as of instant ${i}`).toEqual(
+        expectedMaster(oracle[i]!).map(({ patient_id, name, date_of_birth, favorite_color }) => ({ patient_id, name, date_of_birth, favorite_color })),
+      );
       expect(await publicProjectionAsOf(admin, instants[i]!), `public as of instant ${i}`).toEqual(expectedPublic(oracle[i]!));
     }
   });
@@ -122,12 +165,28 @@ describe('snapshots equal the oracle at every instant', () => {
     for (let i = 1; i < instants.length; i++) {
       const jsonl = join(work, `master-${i}.jsonl`);
       expect((await cli(['--as-of', instants[i]!, '--out', jsonl])).code).toBe(0);
-      const rows = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const rows = readFileSync(jsonl, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const got = rows
-        .map((r) => ({ patient_id: r['patient_id'], name: r['name'], date_of_birth: r['date_of_birth'], favorite_color: r['favorite_color'], event_time_ms: Date.parse(r['event_time'] as string), kafka_partition: r['kafka_partition'], kafka_offset: r['kafka_offset'] }))
+        .map((r) => ({
+          patient_id: r['patient_id'],
+          name: r['name'],
+          date_of_birth: r['date_of_birth'],
+          favorite_color: r['favorite_color'],
+          event_time_ms: Date.parse(r['event_time'] as string),
+          kafka_partition: r['kafka_partition'],
+          kafka_offset: r['kafka_offset'],
+        }))
         .sort((a, b) => String(a.patient_id).localeCompare(String(b.patient_id)));
       expect(got, `CLI master as of instant ${i}`).toEqual(expectedMaster(oracle[i]!));
-      const manifest = JSON.parse(readFileSync(`${jsonl}.manifest.json`, 'utf8')) as { rows: number; phi: boolean; scope: string; files: { bytes: number; sha256: string }[] };
+      const manifest = JSON.parse(readFileSync(`${jsonl}.manifest.json`, 'utf8')) as {
+        rows: number;
+        phi: boolean;
+        scope: string;
+        files: { bytes: number; sha256: string }[];
+      };
       expect(manifest).toMatchObject({ rows: oracle[i]!.size, phi: true, scope: 'master' });
       expect(manifest.files[0]!.sha256).toBe(createHash('sha256').update(readFileSync(jsonl)).digest('hex'));
 
@@ -154,7 +213,10 @@ describe('snapshots equal the oracle at every instant', () => {
 
   it('through the PySpark export: Parquet and a manifest, master and public scope', async () => {
     if (!existsSync(SPARK_PYTHON) || !existsSync(JDBC_JAR_DIR)) throw new Error(`Spark is not installed (${SPARK_PYTHON}); run 'make spark'`);
-    const jar = join(JDBC_JAR_DIR, readdirSync(JDBC_JAR_DIR).find((f) => f.endsWith('.jar'))!);
+    const jar = join(
+      JDBC_JAR_DIR,
+      readdirSync(JDBC_JAR_DIR).find((f) => f.endsWith('.jar'))!,
+    );
     const jdbc = `jdbc:postgresql://${new URL(scratch.url()).host}/clinical_itest_snapshots`;
     const cases = [
       { i: 3, scope: 'master' },
@@ -166,7 +228,12 @@ describe('snapshots equal the oracle at every instant', () => {
         env: { ...process.env, SPARK_PYTHON, SPARK_JDBC_JAR: jar },
         timeout: 300_000,
       });
-      const manifest = JSON.parse(readFileSync(join(out, '_manifest.json'), 'utf8')) as { rows: number; phi: boolean; format: string; files: { path: string; sha256: string }[] };
+      const manifest = JSON.parse(readFileSync(join(out, '_manifest.json'), 'utf8')) as {
+        rows: number;
+        phi: boolean;
+        format: string;
+        files: { path: string; sha256: string }[];
+      };
       expect(manifest).toMatchObject({ rows: oracle[i]!.size, phi: scope === 'master', format: 'parquet' });
       const rows: Record<string, unknown>[] = [];
       for (const f of manifest.files) {
@@ -176,7 +243,9 @@ describe('snapshots equal the oracle at every instant', () => {
         rows.push(...((await parquetReadObjects({ file })) as Record<string, unknown>[]));
       }
       if (scope === 'public') {
-        expect(new Map(rows.map((r) => [r['patient_id'] as string, r['favorite_color'] as string])), `Spark public as of instant ${i}`).toEqual(expectedPublic(oracle[i]!));
+        expect(new Map(rows.map((r) => [r['patient_id'] as string, r['favorite_color'] as string])), `Spark public as of instant ${i}`).toEqual(
+          expectedPublic(oracle[i]!),
+        );
       } else {
         const got = rows
           .map((r) => ({

@@ -6,7 +6,12 @@ const PID = '2d6e2062-1b1b-4a21-9bda-b004110af9a1';
 
 describe('snapshotRequest', () => {
   it('takes an instant with a zone, a scope, an optional patient and a format', () => {
-    expect(snapshotRequest({ 'as-of': '2026-12-02T14:00:00Z', out: 'a.csv' })).toEqual({ asOf: '2026-12-02T14:00:00Z', scope: 'master', format: 'csv', out: 'a.csv' });
+    expect(snapshotRequest({ 'as-of': '2026-12-02T14:00:00Z', out: 'a.csv' })).toEqual({
+      asOf: '2026-12-02T14:00:00Z',
+      scope: 'master',
+      format: 'csv',
+      out: 'a.csv',
+    });
     expect(snapshotRequest({ 'as-of': '2026-12-02T14:00:00.123456+01:00', public: true, patient: PID.toUpperCase(), out: 'x.jsonl' })).toEqual({
       asOf: '2026-12-02T14:00:00.123456+01:00',
       scope: 'public',
@@ -65,7 +70,15 @@ describe('snapshotManifest', () => {
   it('says what was exported, where, how many rows, with checksums, and whether it is PHI', () => {
     const r = snapshotRequest({ 'as-of': '2026-12-02T14:00:00Z', out: 'a.csv' });
     const m = snapshotManifest(r, '2026-12-02 14:00:00+00', 3, [{ path: 'a.csv', bytes: 10, sha256: 'ab' }], { first: 'f', last: 'l' }, new Date(0));
-    expect(m).toMatchObject({ kind: 'clinical-ingest.snapshot', version: 1, asOf: '2026-12-02 14:00:00+00', scope: 'master', patientId: null, rows: 3, phi: true });
+    expect(m).toMatchObject({
+      kind: 'clinical-ingest.snapshot',
+      version: 1,
+      asOf: '2026-12-02 14:00:00+00',
+      scope: 'master',
+      patientId: null,
+      rows: 3,
+      phi: true,
+    });
     expect(m.columns).toContain('name');
     expect(snapshotManifest({ ...r, scope: 'public' }, 'x', 0, [], { first: 'f', last: 'l' }, new Date(0)).phi).toBe(false);
   });

@@ -15,7 +15,7 @@ export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.Proces
     const lines = result.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
-  return Object.freeze(result.data) as Readonly<z.infer<z.ZodObject<S>>>;
+  return Object.freeze(result.data);
 }
 
 /** Reusable field parsers for environment variables. */
@@ -32,7 +32,12 @@ export const env = {
     z
       .string()
       .default(def)
-      .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0)),
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      ),
   enum: <T extends [string, ...string[]]>(values: T, def: T[number]) => z.enum(values).default(def as never),
 };
 

@@ -53,7 +53,9 @@ export class IdentityKeyer {
   }
 
   key(identity: Identity): Buffer {
-    return createHmac('sha256', this.#secret).update(identity.nameNorm + SEP + identity.dateOfBirth, 'utf8').digest();
+    return createHmac('sha256', this.#secret)
+      .update(identity.nameNorm + SEP + identity.dateOfBirth, 'utf8')
+      .digest();
   }
 }
 

@@ -8,7 +8,7 @@ const data = Buffer.from(JSON.stringify({ v: 1, payload: 'x'.repeat(10_000) + 'e
 /** Xerial framing as Kafka's Java client (snappy-java's SnappyOutputStream) writes it. */
 function xerial(blocks: Buffer[]): Buffer {
   const header = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   for (const b of blocks) {
     const c = compressSync(b);
     const len = Buffer.alloc(4);
@@ -35,7 +35,9 @@ describe('Kafka compression codecs', () => {
     ['zstd', CompressionTypes.ZSTD],
   ] as const)('registers %s with kafkajs, round trip', async (_name, type) => {
     registerCompressionCodecs();
-    const codec = (CompressionCodecs as Record<number, () => { compress(e: { buffer: Buffer }): Promise<Buffer>; decompress(b: Buffer): Promise<Buffer> }>)[type]!();
+    const codec = (CompressionCodecs as Record<number, () => { compress(e: { buffer: Buffer }): Promise<Buffer>; decompress(b: Buffer): Promise<Buffer> }>)[
+      type
+    ]!();
     const compressed = await codec.compress({ buffer: data });
     expect(compressed.length).toBeLessThan(data.length / 4);
     expect(await codec.decompress(compressed)).toEqual(data);

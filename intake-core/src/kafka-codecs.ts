@@ -24,7 +24,7 @@ const XERIAL_HEADER_BYTES = 16; // magic, version, compatible version
 export function decompressSnappy(buffer: Buffer): Buffer {
   if (buffer.length < XERIAL_HEADER_BYTES || !buffer.subarray(0, 8).equals(XERIAL_MAGIC)) return snappy.uncompressSync(buffer) as Buffer;
   const blocks: Buffer[] = [];
-  for (let at = XERIAL_HEADER_BYTES; at + 4 <= buffer.length; ) {
+  for (let at = XERIAL_HEADER_BYTES; at + 4 <= buffer.length;) {
     const size = buffer.readUInt32BE(at);
     at += 4;
     if (at + size > buffer.length) throw new Error('truncated xerial snappy block');

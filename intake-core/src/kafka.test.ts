@@ -7,7 +7,12 @@ describe('kafkaSecurity', () => {
   });
 
   it('TLS with the cluster CA and SCRAM-SHA-512 (Strimzi)', () => {
-    const cfg = parseKafkaSecurity({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'consumer', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SSL_CA: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' });
+    const cfg = parseKafkaSecurity({
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'consumer',
+      KAFKA_SASL_PASSWORD: 'pw',
+      KAFKA_SSL_CA: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----',
+    });
     expect(kafkaSecurity(cfg)).toEqual({
       ssl: { ca: ['-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----'] },
       sasl: { mechanism: 'scram-sha-512', username: 'consumer', password: 'pw' },

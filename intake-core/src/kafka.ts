@@ -36,7 +36,9 @@ export function kafkaSecurity(cfg: KafkaSecurityConfig): Pick<KafkaConfig, 'ssl'
   else if (cfg.KAFKA_SSL) out.ssl = true;
   if (cfg.KAFKA_SASL_MECHANISM !== 'none') {
     if (cfg.KAFKA_SASL_USERNAME === undefined || cfg.KAFKA_SASL_PASSWORD === undefined) {
-      throw new ConfigError(`invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=${cfg.KAFKA_SASL_MECHANISM}`);
+      throw new ConfigError(
+        `invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=${cfg.KAFKA_SASL_MECHANISM}`,
+      );
     }
     out.sasl = { mechanism: cfg.KAFKA_SASL_MECHANISM, username: cfg.KAFKA_SASL_USERNAME, password: cfg.KAFKA_SASL_PASSWORD } as SASLOptions;
   }

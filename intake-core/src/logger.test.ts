@@ -10,10 +10,20 @@ describe('createLogger', () => {
   it('redacts patient fields at the top level and nested', () => {
     const { lines, stream } = capture();
     const log = createLogger('test', {}, stream);
-    log.info({ name: 'Ada Lovelace', dateOfBirth: '1965-12-10', record: { payload: 'notes' }, batch: { favoriteColor: 'teal', identity: { nameNorm: 'ada' } } }, 'processing');
+    log.info(
+      { name: 'Ada Lovelace', dateOfBirth: '1965-12-10', record: { payload: 'notes' }, batch: { favoriteColor: 'teal', identity: { nameNorm: 'ada' } } },
+      'processing',
+    );
     const out = lines.join('');
     expect(out).not.toMatch(/Ada|1965|notes|teal|ada/);
-    expect(JSON.parse(out)).toMatchObject({ name: '[PHI]', dateOfBirth: '[PHI]', record: '[PHI]', batch: { favoriteColor: '[PHI]', identity: '[PHI]' }, msg: 'processing', service: 'test' });
+    expect(JSON.parse(out)).toMatchObject({
+      name: '[PHI]',
+      dateOfBirth: '[PHI]',
+      record: '[PHI]',
+      batch: { favoriteColor: '[PHI]', identity: '[PHI]' },
+      msg: 'processing',
+      service: 'test',
+    });
   });
 
   it('keeps what operators need: partitions, counts, codes', () => {
@@ -24,7 +34,10 @@ describe('createLogger', () => {
 
   it('logs errors by type, code and message only', () => {
     const { lines, stream } = capture();
-    const err = Object.assign(new Error('database operation commit_batch failed (SQLSTATE 23505)'), { code: 'DB_23505', detail: 'Key (id_key)=(secret) already exists' });
+    const err = Object.assign(new Error('database operation commit_batch failed (SQLSTATE 23505)'), {
+      code: 'DB_23505',
+      detail: 'Key (id_key)=(secret) already exists',
+    });
     createLogger('test', {}, stream).error({ err }, 'batch failed');
     const out = lines.join('');
     expect(out).toContain('DB_23505');

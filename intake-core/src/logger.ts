@@ -4,7 +4,21 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
  * Every patient field, wherever it sits in a log object: pino replaces it with "[PHI]". Log
  * through this logger only (never console.*), so that a field logged by mistake cannot leak.
  */
-export const PHI_FIELDS = ['name', 'nameNorm', 'dateOfBirth', 'date_of_birth', 'dob', 'payload', 'favoriteColor', 'favorite_color', 'value', 'key', 'record', 'records', 'identity'];
+export const PHI_FIELDS = [
+  'name',
+  'nameNorm',
+  'dateOfBirth',
+  'date_of_birth',
+  'dob',
+  'payload',
+  'favoriteColor',
+  'favorite_color',
+  'value',
+  'key',
+  'record',
+  'records',
+  'identity',
+];
 
 export const REDACT_PATHS = PHI_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 

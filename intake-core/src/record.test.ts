@@ -23,7 +23,14 @@ describe('decodeRecord', () => {
     expect(r).toEqual({
       ok: true,
       identity: { nameNorm: 'ada lovelace', dateOfBirth: '1965-12-10' },
-      record: { recordId: good.recordId, name: 'Ada Lovelace', dateOfBirth: '1965-12-10', favoriteColor: 'teal', eventTimeMs: Date.parse(good.eventTime), payload: 'notes' },
+      record: {
+        recordId: good.recordId,
+        name: 'Ada Lovelace',
+        dateOfBirth: '1965-12-10',
+        favoriteColor: 'teal',
+        eventTimeMs: Date.parse(good.eventTime),
+        payload: 'notes',
+      },
     });
   });
 
@@ -114,7 +121,17 @@ describe('checkWire agrees with the zod wire schema it implements', () => {
   }
 
   const variants: Record<string, unknown[]> = {
-    recordId: [undefined, null, 7, 'abc', good.recordId, good.recordId.toUpperCase(), '00000000-0000-0000-0000-000000000000', '3f1c2a4e-8b7d-9c1e-9a2b-0d4e5f6a7b8c', ` ${good.recordId}`],
+    recordId: [
+      undefined,
+      null,
+      7,
+      'abc',
+      good.recordId,
+      good.recordId.toUpperCase(),
+      '00000000-0000-0000-0000-000000000000',
+      '3f1c2a4e-8b7d-9c1e-9a2b-0d4e5f6a7b8c',
+      ` ${good.recordId}`,
+    ],
     name: [undefined, null, 42, ['a'], '', '   ', '1234', ' Ada ', 'x'.repeat(200), 'x'.repeat(201), `  ${'x'.repeat(199)}  `, 'Zoë', '名前', '\u200B'],
     dateOfBirth: [undefined, null, 19651210, '1965-12-10', 'whenever'],
     favoriteColor: [undefined, null, true, ' Teal ', 'TEAL', 'call me at 555-1234', "navy-blue o'clock", '', 'a'.repeat(41), 'Ünïcode'],

@@ -84,7 +84,8 @@ export type DecodeResult = { ok: true; record: IntakeRecord; identity: Identity 
 const COLOR = /^\p{L}[\p{L}\p{M} '-]{0,39}$/u;
 const LETTER = /\p{L}/u;
 /** zod's `z.uuid()` pattern (RFC 9562 versions 1-8, the nil and the max UUID). */
-const UUID = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/;
+const UUID =
+  /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/;
 
 /**
  * The wire schema, as a zod schema: the specification that `checkWire` implements by hand on the

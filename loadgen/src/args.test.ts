@@ -55,7 +55,27 @@ describe('parseProduceArgs', () => {
 
   it('parses every flag, flags over the environment', () => {
     const o = produce(
-      ['--count', '1_000_000', '--rate', '2500.5', '--payload-bytes', '20480', '--returning-ratio', '0.3', '--invalid-ratio', '.05', '--seed=-7', '--brokers', 'a:1,[::1]:9092', '--topic', 't_1', '--batch-size', '250', '--in-flight', '3'],
+      [
+        '--count',
+        '1_000_000',
+        '--rate',
+        '2500.5',
+        '--payload-bytes',
+        '20480',
+        '--returning-ratio',
+        '0.3',
+        '--invalid-ratio',
+        '.05',
+        '--seed=-7',
+        '--brokers',
+        'a:1,[::1]:9092',
+        '--topic',
+        't_1',
+        '--batch-size',
+        '250',
+        '--in-flight',
+        '3',
+      ],
       { KAFKA_BROKERS: 'env:1', INTAKE_TOPIC: 'env.topic' },
     );
     expect(o).toEqual({

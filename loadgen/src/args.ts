@@ -112,7 +112,8 @@ export function parseProduceArgs(args: readonly string[], environment: Environme
   const batchSize = values['batch-size'] === undefined ? 1000 : integer('--batch-size', values['batch-size'], 1, 100_000);
   const inFlight = values['in-flight'] === undefined ? 8 : integer('--in-flight', values['in-flight'], 1, 64);
 
-  const brokers = values.brokers !== undefined ? brokerList('--brokers', values.brokers) : brokerList('KAFKA_BROKERS', fromEnv('KAFKA_BROKERS', environment).join(','));
+  const brokers =
+    values.brokers !== undefined ? brokerList('--brokers', values.brokers) : brokerList('KAFKA_BROKERS', fromEnv('KAFKA_BROKERS', environment).join(','));
   const topic = values.topic !== undefined ? topicName('--topic', values.topic) : topicName('INTAKE_TOPIC', fromEnv('INTAKE_TOPIC', environment));
 
   return { help: false, options: { count, rate, payloadBytes, returningRatio, invalidRatio, seed, brokers, topic, batchSize, inFlight } };

@@ -117,7 +117,22 @@ describe('RecordGenerator records', () => {
     // Several distinct reasons, all of them known to intake-core.
     const reasons = new Set([...codes].map((c) => c.split(':')[0]));
     for (const reason of reasons) expect(REJECT_REASONS).toContain(reason);
-    for (const expected of ['malformed_json', 'empty_value', 'oversized', 'unsupported_version', 'unknown_field', 'invalid_date:dateOfBirth', 'future_date:dateOfBirth', 'missing_field:name', 'missing_field:v', 'invalid_field:favoriteColor', 'forbidden_character:name', 'invalid_unicode', 'invalid_unicode:name', 'blank_name:name']) {
+    for (const expected of [
+      'malformed_json',
+      'empty_value',
+      'oversized',
+      'unsupported_version',
+      'unknown_field',
+      'invalid_date:dateOfBirth',
+      'future_date:dateOfBirth',
+      'missing_field:name',
+      'missing_field:v',
+      'invalid_field:favoriteColor',
+      'forbidden_character:name',
+      'invalid_unicode',
+      'invalid_unicode:name',
+      'blank_name:name',
+    ]) {
       expect(codes).toContain(expected);
     }
     // The rotation spreads kinds evenly.
@@ -182,7 +197,8 @@ describe('RecordGenerator records', () => {
       const identity = identityOf(d.record.name, d.record.dateOfBirth);
       const k = `${identity.nameNorm}\u0000${identity.dateOfBirth}`;
       const prev = newest.get(k);
-      if (prev === undefined || d.record.eventTimeMs >= prev.eventTimeMs) newest.set(k, { identity, color: d.record.favoriteColor, eventTimeMs: d.record.eventTimeMs });
+      if (prev === undefined || d.record.eventTimeMs >= prev.eventTimeMs)
+        newest.set(k, { identity, color: d.record.favoriteColor, eventTimeMs: d.record.eventTimeMs });
     }
     const e = gen.expectation();
     expect(e.records).toBe(records.length);
@@ -249,7 +265,12 @@ describe('payloads', () => {
   });
 
   it('gives the same text as bytes and as a string, JSON-safe', () => {
-    for (const [bytes, at] of [[1, 0], [777, 0.5], [20_480, 0.999], [40_000, 0.3]] as const) {
+    for (const [bytes, at] of [
+      [1, 0],
+      [777, 0.5],
+      [20_480, 0.999],
+      [40_000, 0.3],
+    ] as const) {
       const text = payloadSlice(bytes, at);
       expect(payloadSliceBytes(bytes, at).equals(Buffer.from(text, 'utf8'))).toBe(true);
       expect(JSON.stringify(text)).toBe(`"${text}"`);

@@ -102,7 +102,10 @@ function validateOptions(o: GeneratorOptions): Required<GeneratorOptions> {
   if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > MAX_PAYLOAD_BYTES) {
     throw new RangeError(`payloadBytes must be an integer in 0..${MAX_PAYLOAD_BYTES}`);
   }
-  for (const [name, r] of [['returningRatio', returningRatio], ['invalidRatio', invalidRatio]] as const) {
+  for (const [name, r] of [
+    ['returningRatio', returningRatio],
+    ['invalidRatio', invalidRatio],
+  ] as const) {
     if (!(r >= 0 && r <= 1)) throw new RangeError(`${name} must be in 0..1`);
   }
   if (returningRatio + invalidRatio > 1) throw new RangeError('returningRatio + invalidRatio must not exceed 1');

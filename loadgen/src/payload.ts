@@ -55,7 +55,6 @@ const PLANS = [
   'Dose of ramipril increased to 5 mg once daily',
 ];
 
-
 function buildPool(): string {
   const rnd = prng(0x5eed); // fixed seed: the pool is identical in every process
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -131,5 +130,5 @@ export function payloadSlice(bytes: number, offset01: number): string {
 export function payloadSliceBytes(bytes: number, offset01: number): Buffer {
   if (bytes <= 0) return POOL_BYTES.subarray(0, 0);
   const [start, end] = sliceRange(bytes, offset01);
-  return POOL_BYTES.subarray(PREFIX[start]!, PREFIX[end]!);
+  return POOL_BYTES.subarray(PREFIX[start], PREFIX[end]);
 }

@@ -60,7 +60,10 @@ describe('the pipeline on real Kafka', () => {
     const exp = gen.expectation();
     await drained(topic);
 
-    const r = await platform.admin.query<{ reason: string; n: string }>('SELECT reason, count(*) AS n FROM ingest.rejected_record WHERE topic = $1 GROUP BY reason', [topic]);
+    const r = await platform.admin.query<{ reason: string; n: string }>(
+      'SELECT reason, count(*) AS n FROM ingest.rejected_record WHERE topic = $1 GROUP BY reason',
+      [topic],
+    );
     expect(Object.fromEntries(r.rows.map((x) => [x.reason, Number(x.n)]))).toEqual(exp.invalidByReject);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(exp.validRecords);
     const oracle = await checkMasterAgainstOracle(platform.admin, new IdentityKeyer(TEST_SECRET), exp.identities, exp.newestColors);
@@ -82,7 +85,13 @@ describe('the pipeline on real Kafka', () => {
         eachMessage: async ({ message }) => {
           const reason = message.headers?.['x-reject-reason']?.toString() ?? 'none';
           reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-          expect(Object.keys(message.headers ?? {}).sort()).toEqual(['x-reject-reason', 'x-rejected-at', 'x-source-offset', 'x-source-partition', 'x-source-topic']);
+          expect(Object.keys(message.headers ?? {}).sort()).toEqual([
+            'x-reject-reason',
+            'x-rejected-at',
+            'x-source-offset',
+            'x-source-partition',
+            'x-source-topic',
+          ]);
           if (++seen === exp.invalidRecords) resolve();
         },
       });
@@ -99,7 +108,9 @@ describe('the pipeline on real Kafka', () => {
     const exp = gen.expectation();
     await drained(topic);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(exp.validRecords);
-    expect(await platform.count('SELECT count(DISTINCT (kafka_partition, kafka_offset)) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(exp.validRecords);
+    expect(await platform.count('SELECT count(DISTINCT (kafka_partition, kafka_offset)) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(
+      exp.validRecords,
+    );
     expect(await platform.count('SELECT count(DISTINCT patient_id) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(exp.distinctIdentities);
     const perProcess = await Promise.all(pair.map((c) => c.metric('intake_records_total')));
     expect(perProcess.every((n) => n > 0)).toBe(true);

@@ -118,7 +118,9 @@ describe('produceRecords', () => {
         yield r;
       }
     }
-    await expect(produceRecords({ kafka, topic: 't', records: source(), batchSize: 100, inFlight: 2, progress: false, summary: false })).rejects.toThrow('broker said no');
+    await expect(produceRecords({ kafka, topic: 't', records: source(), batchSize: 100, inFlight: 2, progress: false, summary: false })).rejects.toThrow(
+      'broker said no',
+    );
     expect(taken).toBeLessThan(2000);
     expect(state.disconnects).toBe(1);
   });
@@ -173,7 +175,16 @@ describe('formatting', () => {
   });
 
   it('formats the summary line', () => {
-    const line = formatSummary({ records: 1_000_000, bytes: 210e6, seconds: 10, recordsPerSecond: 100_000, mbPerSecond: 21, firstSendAt: 0, lastAckAt: 10_000, aborted: false });
+    const line = formatSummary({
+      records: 1_000_000,
+      bytes: 210e6,
+      seconds: 10,
+      recordsPerSecond: 100_000,
+      mbPerSecond: 21,
+      firstSendAt: 0,
+      lastAckAt: 10_000,
+      aborted: false,
+    });
     expect(line).toBe('produced 1,000,000 records in 10.00 s: 100,000 records/s, 21.0 MB/s');
   });
 });

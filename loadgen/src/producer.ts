@@ -122,18 +122,20 @@ export async function produceRecords(options: ProduceOptions): Promise<ProduceSu
     }
     stats.firstSendAt ??= Date.now();
     stats.sent += messages.length;
-    const p: Promise<void> = producer.send({ topic: options.topic, acks: -1, messages, ...(options.compression === undefined ? {} : { compression: options.compression }) }).then(
-      () => {
-        stats.acked += messages.length;
-        stats.ackedBytes += bytes;
-        stats.lastAckAt = Date.now();
-        pending.delete(p);
-      },
-      (error: unknown) => {
-        failure ??= { error };
-        pending.delete(p);
-      },
-    );
+    const p: Promise<void> = producer
+      .send({ topic: options.topic, acks: -1, messages, ...(options.compression === undefined ? {} : { compression: options.compression }) })
+      .then(
+        () => {
+          stats.acked += messages.length;
+          stats.ackedBytes += bytes;
+          stats.lastAckAt = Date.now();
+          pending.delete(p);
+        },
+        (error: unknown) => {
+          failure ??= { error };
+          pending.delete(p);
+        },
+      );
     pending.add(p);
     if (pending.size >= inFlight) {
       while (pending.size >= inFlight) await Promise.race(pending);
@@ -193,7 +195,10 @@ export async function produceRecords(options: ProduceOptions): Promise<ProduceSu
   return summary;
 }
 
-function summarize(stats: { acked: number; ackedBytes: number; firstSendAt: number | undefined; lastAckAt: number | undefined }, aborted: boolean): ProduceSummary {
+function summarize(
+  stats: { acked: number; ackedBytes: number; firstSendAt: number | undefined; lastAckAt: number | undefined },
+  aborted: boolean,
+): ProduceSummary {
   const end = Date.now();
   const lastAckAt = stats.lastAckAt ?? end;
   const firstSendAt = Math.min(stats.firstSendAt ?? end, lastAckAt);

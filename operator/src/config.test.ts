@@ -5,7 +5,14 @@ import { parseOperatorConfig } from './config.js';
 describe('operator configuration', () => {
   it('has defaults for everything', () => {
     const c = parseOperatorConfig({});
-    expect(c).toMatchObject({ WATCH_NAMESPACE: '', LEADER_ELECTION: true, LEASE_DURATION_SECONDS: 15, RENEW_DEADLINE_SECONDS: 10, RETRY_PERIOD_SECONDS: 2, WORKERS: 2 });
+    expect(c).toMatchObject({
+      WATCH_NAMESPACE: '',
+      LEADER_ELECTION: true,
+      LEASE_DURATION_SECONDS: 15,
+      RENEW_DEADLINE_SECONDS: 10,
+      RETRY_PERIOD_SECONDS: 2,
+      WORKERS: 2,
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
 

@@ -75,7 +75,12 @@ async function main(): Promise<void> {
   if (cfg.LEADER_ELECTION) {
     elector = new LeaderElector(
       new KubeLeaseStore(kc, cfg.POD_NAMESPACE, cfg.LEASE_NAME),
-      { identity: cfg.POD_NAME, leaseDurationMs: cfg.LEASE_DURATION_SECONDS * 1000, renewDeadlineMs: cfg.RENEW_DEADLINE_SECONDS * 1000, retryPeriodMs: cfg.RETRY_PERIOD_SECONDS * 1000 },
+      {
+        identity: cfg.POD_NAME,
+        leaseDurationMs: cfg.LEASE_DURATION_SECONDS * 1000,
+        renewDeadlineMs: cfg.RENEW_DEADLINE_SECONDS * 1000,
+        retryPeriodMs: cfg.RETRY_PERIOD_SECONDS * 1000,
+      },
       systemClock,
       log,
     );

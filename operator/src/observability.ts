@@ -27,13 +27,43 @@ export class OperatorMetrics implements ReconcilerObserver {
     this.reconciles = new Counter({ name: 'ingest_operator_reconcile_total', help: 'Reconciles by result (ok, error).', labelNames: ['result'], registers: r });
     // Both series from the start: the error-ratio alert compares them before the first error.
     for (const result of ['ok', 'error']) this.reconciles.inc({ result }, 0);
-    this.duration = new Histogram({ name: 'ingest_operator_reconcile_seconds', help: 'Reconcile duration.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
-    this.lag = new Gauge({ name: 'ingest_pipeline_lag_records', help: 'Total lag of the pipeline (log end minus committed).', labelNames: ['namespace', 'pipeline'], registers: r });
-    this.partitionLag = new Gauge({ name: 'ingest_pipeline_partition_lag_records', help: 'Lag per partition.', labelNames: ['namespace', 'pipeline', 'partition'], registers: r });
+    this.duration = new Histogram({
+      name: 'ingest_operator_reconcile_seconds',
+      help: 'Reconcile duration.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.lag = new Gauge({
+      name: 'ingest_pipeline_lag_records',
+      help: 'Total lag of the pipeline (log end minus committed).',
+      labelNames: ['namespace', 'pipeline'],
+      registers: r,
+    });
+    this.partitionLag = new Gauge({
+      name: 'ingest_pipeline_partition_lag_records',
+      help: 'Lag per partition.',
+      labelNames: ['namespace', 'pipeline', 'partition'],
+      registers: r,
+    });
     this.desired = new Gauge({ name: 'ingest_pipeline_desired_replicas', help: "The policy's decision.", labelNames: ['namespace', 'pipeline'], registers: r });
-    this.ready = new Gauge({ name: 'ingest_pipeline_ready_replicas', help: 'Ready consumer replicas when the policy decided.', labelNames: ['namespace', 'pipeline'], registers: r });
-    this.rate = new Gauge({ name: 'ingest_pipeline_rate_per_replica', help: 'Measured records/s per replica.', labelNames: ['namespace', 'pipeline'], registers: r });
-    this.stuck = new Gauge({ name: 'ingest_pipeline_stuck_partitions', help: 'Partitions whose lag does not move.', labelNames: ['namespace', 'pipeline'], registers: r });
+    this.ready = new Gauge({
+      name: 'ingest_pipeline_ready_replicas',
+      help: 'Ready consumer replicas when the policy decided.',
+      labelNames: ['namespace', 'pipeline'],
+      registers: r,
+    });
+    this.rate = new Gauge({
+      name: 'ingest_pipeline_rate_per_replica',
+      help: 'Measured records/s per replica.',
+      labelNames: ['namespace', 'pipeline'],
+      registers: r,
+    });
+    this.stuck = new Gauge({
+      name: 'ingest_pipeline_stuck_partitions',
+      help: 'Partitions whose lag does not move.',
+      labelNames: ['namespace', 'pipeline'],
+      registers: r,
+    });
     this.statusWrites = new Counter({ name: 'ingest_operator_status_writes_total', help: 'Status writes (only on change).', registers: r });
     this.leader = new Gauge({ name: 'ingest_operator_leader', help: '1 while this replica leads.', registers: r });
   }

@@ -95,7 +95,10 @@ export class KafkaCluster extends Construct {
       spec: {
         replicas: this.replicas,
         roles: ['controller', 'broker'],
-        storage: { type: 'jbod', volumes: [{ id: 0, type: 'persistent-claim', size: props.storageSize ?? '10Gi', deleteClaim: false, kraftMetadata: 'shared' }] },
+        storage: {
+          type: 'jbod',
+          volumes: [{ id: 0, type: 'persistent-claim', size: props.storageSize ?? '10Gi', deleteClaim: false, kraftMetadata: 'shared' }],
+        },
         resources: props.resources ?? { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '2Gi' } },
         jvmOptions: { '-Xms': '1g', '-Xmx': '1g' },
         template: { pod, kafkaContainer: container, initContainer: container },
@@ -131,7 +134,11 @@ export class Topic extends Construct {
         topicName: props.topicName,
         partitions: props.partitions,
         replicas: props.cluster.replicationFactor,
-        config: { 'retention.ms': props.retentionMs, 'cleanup.policy': 'delete', ...(props.maxMessageBytes === undefined ? {} : { 'max.message.bytes': props.maxMessageBytes }) },
+        config: {
+          'retention.ms': props.retentionMs,
+          'cleanup.policy': 'delete',
+          ...(props.maxMessageBytes === undefined ? {} : { 'max.message.bytes': props.maxMessageBytes }),
+        },
       },
     });
   }
@@ -162,6 +169,14 @@ export class ClientUser extends Construct {
 
 /** ACL helpers: literal resources, allow rules. */
 export const acl = {
-  topic: (name: string, ...operations: AclRule['operations']): AclRule => ({ type: 'allow', resource: { type: 'topic', name, patternType: 'literal' }, operations }),
-  group: (name: string, ...operations: AclRule['operations']): AclRule => ({ type: 'allow', resource: { type: 'group', name, patternType: 'literal' }, operations }),
+  topic: (name: string, ...operations: AclRule['operations']): AclRule => ({
+    type: 'allow',
+    resource: { type: 'topic', name, patternType: 'literal' },
+    operations,
+  }),
+  group: (name: string, ...operations: AclRule['operations']): AclRule => ({
+    type: 'allow',
+    resource: { type: 'group', name, patternType: 'literal' },
+    operations,
+  }),
 };

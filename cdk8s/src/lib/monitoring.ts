@@ -49,7 +49,12 @@ export class PlatformMonitoring extends Construct {
         spec: {
           podSelector: { matchLabels: { ...t.podLabels } },
           policyTypes: ['Ingress'],
-          ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from } } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(t.port) }] }],
+          ingress: [
+            {
+              from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from } } }],
+              ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(t.port) }],
+            },
+          ],
         },
       });
     }

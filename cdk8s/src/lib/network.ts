@@ -125,8 +125,13 @@ export class DefaultDeny extends Construct {
         policyTypes: ['Egress'],
         egress: [
           {
-            to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
-            ports: ports([{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }]),
+            to: [
+              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+            ],
+            ports: ports([
+              { port: 53, protocol: 'UDP' },
+              { port: 53, protocol: 'TCP' },
+            ]),
           },
         ],
       },

@@ -73,7 +73,8 @@ export class IngestOperator extends Construct {
     const ns = props.namespace;
     const metricsApi = props.externalMetricsApi ?? true;
     const subject = [{ kind: 'ServiceAccount', name: this.name, namespace: ns }];
-    const rules = (r: { apiGroups: string[]; resources: string[]; verbs: string[] }[]) => r.map((x) => ({ apiGroups: x.apiGroups, resources: x.resources, verbs: x.verbs }));
+    const rules = (r: { apiGroups: string[]; resources: string[]; verbs: string[] }[]) =>
+      r.map((x) => ({ apiGroups: x.apiGroups, resources: x.resources, verbs: x.verbs }));
 
     clusterScoped(new ApiObject(this, 'crd', ingestPipelineCrd() as unknown as ConstructorParameters<typeof ApiObject>[2]));
     clusterScoped(new ApiObject(this, 'snapshot-crd', snapshotCrd() as unknown as ConstructorParameters<typeof ApiObject>[2]));
@@ -95,7 +96,10 @@ export class IngestOperator extends Construct {
 
     if (metricsApi) {
       clusterScoped(
-        new k8s.KubeClusterRole(this, 'metrics-reader', { metadata: { name: `${this.name}-external-metrics-reader`, labels }, rules: rules(externalMetricsReaderRules()) }),
+        new k8s.KubeClusterRole(this, 'metrics-reader', {
+          metadata: { name: `${this.name}-external-metrics-reader`, labels },
+          rules: rules(externalMetricsReaderRules()),
+        }),
       );
       clusterScoped(
         new k8s.KubeClusterRoleBinding(this, 'metrics-reader-hpa', {
@@ -116,8 +120,15 @@ export class IngestOperator extends Construct {
         metadata: { name: this.name, labels },
         spec: { selector: this.podLabels, ports: [{ name: 'metrics-api', port: 443, targetPort: k8s.IntOrString.fromString('metrics-api') }] },
       });
-      const apiService = externalMetricsApiService({ serviceNamespace: ns, serviceName: this.name, caBundle: '' }) as { metadata: { labels: Record<string, string> } };
-      const obj = clusterScoped(new ApiObject(this, 'apiservice', { ...apiService, metadata: { ...apiService.metadata, labels: { ...apiService.metadata.labels, ...labels } } } as never));
+      const apiService = externalMetricsApiService({ serviceNamespace: ns, serviceName: this.name, caBundle: '' }) as {
+        metadata: { labels: Record<string, string> };
+      };
+      const obj = clusterScoped(
+        new ApiObject(this, 'apiservice', {
+          ...apiService,
+          metadata: { ...apiService.metadata, labels: { ...apiService.metadata.labels, ...labels } },
+        } as never),
+      );
       // The caBundle is the serving certificate make deploy generates: it sets the field then.
       obj.addJsonPatch(JsonPatch.remove('/spec/caBundle'));
     }

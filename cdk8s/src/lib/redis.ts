@@ -93,7 +93,10 @@ export class RedisCache extends Construct {
             name: 'render-acl',
             image: props.image,
             command: ['sh', '-c', render],
-            env: [secretEnv('CONSUMER_PASSWORD', props.passwordSecret, 'consumer-password'), secretEnv('PROBE_PASSWORD', props.passwordSecret, 'probe-password')],
+            env: [
+              secretEnv('CONSUMER_PASSWORD', props.passwordSecret, 'consumer-password'),
+              secretEnv('PROBE_PASSWORD', props.passwordSecret, 'probe-password'),
+            ],
             volumeMounts: [
               { name: 'config', mountPath: '/etc/redis', readOnly: true },
               { name: 'acl', mountPath: '/run/redis' },

@@ -30,7 +30,13 @@ export interface SecretPlanContext {
 export const SECRET_NAMES = {
   identity: 'ingest-identity',
   redisUsers: 'redis-users',
-  roles: { app: 'pg-ingest-app', reader: 'pg-ingest-reader', anonWriter: 'pg-anon-writer', history: 'pg-history-reader', validation: 'pg-validation-reader' } satisfies Record<DatabaseRole, string>,
+  roles: {
+    app: 'pg-ingest-app',
+    reader: 'pg-ingest-reader',
+    anonWriter: 'pg-anon-writer',
+    history: 'pg-history-reader',
+    validation: 'pg-validation-reader',
+  } satisfies Record<DatabaseRole, string>,
 } as const;
 
 /** Keys of the identity Secret and the redis users Secret. */

@@ -19,7 +19,9 @@ export function containerSecurity(sc: ContainerSecurityContext = restrictedConta
   const { capabilities, ...rest } = sc;
   return {
     ...rest,
-    ...(capabilities ? { capabilities: { ...(capabilities.drop ? { drop: [...capabilities.drop] } : {}), ...(capabilities.add ? { add: [...capabilities.add] } : {}) } } : {}),
+    ...(capabilities
+      ? { capabilities: { ...(capabilities.drop ? { drop: [...capabilities.drop] } : {}), ...(capabilities.add ? { add: [...capabilities.add] } : {}) } }
+      : {}),
   };
 }
 

@@ -29,7 +29,12 @@ export interface CrdDocument {
     readonly group: string;
     readonly names: { readonly kind: string; readonly plural: string };
     readonly scope: string;
-    readonly versions: readonly { readonly name: string; readonly served: boolean; readonly storage: boolean; readonly schema?: { readonly openAPIV3Schema: Record<string, unknown> } }[];
+    readonly versions: readonly {
+      readonly name: string;
+      readonly served: boolean;
+      readonly storage: boolean;
+      readonly schema?: { readonly openAPIV3Schema: Record<string, unknown> };
+    }[];
   };
 }
 
@@ -82,7 +87,23 @@ export function re2ToJs(pattern: string): string {
 /** Translates one CRD schema node (recursively) into a JSON schema ajv validates. */
 export function toJsonSchema(node: Schema, root = false): Schema {
   const out: Schema = {};
-  for (const key of ['format', 'enum', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'uniqueItems', 'multipleOf', 'required', 'minProperties', 'maxProperties', 'const']) {
+  for (const key of [
+    'format',
+    'enum',
+    'pattern',
+    'minimum',
+    'maximum',
+    'minLength',
+    'maxLength',
+    'minItems',
+    'maxItems',
+    'uniqueItems',
+    'multipleOf',
+    'required',
+    'minProperties',
+    'maxProperties',
+    'const',
+  ]) {
     if (node[key] !== undefined) out[key] = node[key];
   }
   if (typeof out['pattern'] === 'string') out['pattern'] = re2ToJs(out['pattern']);
@@ -133,7 +154,8 @@ export function toJsonSchema(node: Schema, root = false): Schema {
 function newAjv(): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false, validateFormats: true });
   addFormats(ajv);
-  for (const [name, [min, max]] of Object.entries(INT_RANGES)) ajv.addFormat(name, { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= min && n <= max });
+  for (const [name, [min, max]] of Object.entries(INT_RANGES))
+    ajv.addFormat(name, { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= min && n <= max });
   for (const name of ['int-or-string', 'quantity', 'double', 'float', 'byte', 'password', 'duration', 'cidr', 'mac', 'isbn', 'bsonobjectid', 'datetime']) {
     if (!ajv.formats[name]) ajv.addFormat(name, true);
   }
@@ -184,12 +206,13 @@ export class CrdRegistry {
 /** ObjectMeta of any object, against the Kubernetes schema. */
 export function metadataErrors(obj: KubeObject): string[] {
   try {
-    new ObjectMeta(obj.metadata as ConstructorParameters<typeof ObjectMeta>[0]).validate();
+    new ObjectMeta(obj.metadata).validate();
   } catch (e) {
     return [`${describe(obj)}: metadata: ${e instanceof Error ? e.message : String(e)}`];
   }
   const name = obj.metadata.name ?? obj.metadata.generateName;
-  if (name === undefined || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?-?$/.test(name) || name.length > 253) return [`${describe(obj)}: metadata.name is not a DNS subdomain`];
+  if (name === undefined || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?-?$/.test(name) || name.length > 253)
+    return [`${describe(obj)}: metadata.name is not a DNS subdomain`];
   return [];
 }
 

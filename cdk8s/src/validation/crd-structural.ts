@@ -28,7 +28,9 @@ function walk(node: Schema, path: string, out: string[], ajv: Ajv, inLogic = fal
     const required = Array.isArray(items['required']) ? (items['required'] as string[]) : [];
     const props = isRecord(items['properties']) ? (items['properties'] as Record<string, Schema>) : {};
     if (!Array.isArray(keys) || keys.length === 0) out.push(`${path}: list-type map without x-kubernetes-list-map-keys`);
-    else for (const k of keys as string[]) if (!required.includes(k) && props[k]?.['default'] === undefined) out.push(`${path}: map key ${k} is neither required nor defaulted`);
+    else
+      for (const k of keys as string[])
+        if (!required.includes(k) && props[k]?.['default'] === undefined) out.push(`${path}: map key ${k} is neither required nor defaulted`);
   }
   if (node['default'] !== undefined) {
     const validate = ajv.compile(toJsonSchema(node));
@@ -45,7 +47,9 @@ function walk(node: Schema, path: string, out: string[], ajv: Ajv, inLogic = fal
 
 const COLUMN_TYPES = new Set(['integer', 'number', 'string', 'boolean', 'date']);
 
-export function crdStructuralErrors(crd: CrdDocument & { spec: { versions: readonly { additionalPrinterColumns?: readonly { type: string; jsonPath: string }[] }[] } }): string[] {
+export function crdStructuralErrors(
+  crd: CrdDocument & { spec: { versions: readonly { additionalPrinterColumns?: readonly { type: string; jsonPath: string }[] }[] } },
+): string[] {
   const out: string[] = [];
   const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false, validateFormats: false });
   const storage = crd.spec.versions.filter((v) => v.storage);
@@ -60,7 +64,8 @@ export function crdStructuralErrors(crd: CrdDocument & { spec: { versions: reado
     if (root['type'] !== 'object') out.push(`${v.name}: root type must be object`);
     const meta = isRecord(root['properties']) ? (root['properties'] as Record<string, Schema>)['metadata'] : undefined;
     if (meta !== undefined && isRecord(meta['properties'])) {
-      for (const k of Object.keys(meta['properties'])) if (k !== 'name' && k !== 'generateName') out.push(`${v.name}: metadata may restrict only name and generateName, not ${k}`);
+      for (const k of Object.keys(meta['properties']))
+        if (k !== 'name' && k !== 'generateName') out.push(`${v.name}: metadata may restrict only name and generateName, not ${k}`);
     }
     walk(root, `${v.name}`, out, ajv);
     for (const c of v.additionalPrinterColumns ?? []) {

@@ -4,7 +4,16 @@
  * users get), the upstream CRDs, and the set of Secrets that exist at run time.
  */
 import { Chart, Testing } from 'cdk8s';
-import { API_VERSION, buildConsumerDeployment, buildConsumerHpa, buildSparkApplication, ingestPipelineCrd, parseOperatorConfig, snapshotCrd, snapshotExportSettings } from '@clinical-ingest/operator';
+import {
+  API_VERSION,
+  buildConsumerDeployment,
+  buildConsumerHpa,
+  buildSparkApplication,
+  ingestPipelineCrd,
+  parseOperatorConfig,
+  snapshotCrd,
+  snapshotExportSettings,
+} from '@clinical-ingest/operator';
 import { buildPlatform, dynamoClientEnv, type Platform } from '../charts.js';
 import { deployTimeObjects, operatorSecrets, secretPlan } from '../lib/secrets.js';
 import { crdsDir } from '../paths.js';
@@ -46,8 +55,14 @@ export function synthesize(overrides: PlatformOverrides = {}): Synthesized {
 
 /** The SparkApplication the synthesized operator would create for a master-scope Snapshot. */
 function exampleSnapshotExport(operatorChart: readonly KubeObject[], namespace: string): KubeObject {
-  const deployment = operatorChart.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
-  const env = Object.fromEntries((deployment.spec.template.spec.containers[0]!.env ?? []).filter((e) => e.name.startsWith('SNAPSHOT_') && e.value !== undefined).map((e) => [e.name, e.value]));
+  const deployment = operatorChart.find((o) => o.kind === 'Deployment') as unknown as {
+    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+  };
+  const env = Object.fromEntries(
+    (deployment.spec.template.spec.containers[0]!.env ?? [])
+      .filter((e) => e.name.startsWith('SNAPSHOT_') && e.value !== undefined)
+      .map((e) => [e.name, e.value]),
+  );
   const settings = snapshotExportSettings(parseOperatorConfig(env));
   const snapshot = {
     apiVersion: API_VERSION,
@@ -90,7 +105,11 @@ export function runtimeSecrets(s: Synthesized): Map<string, readonly string[]> {
     redisPort: s.platform.redis.redis.port,
   });
   const m = new Map<string, readonly string[]>(plan.map((p) => [p.name, p.keys]));
-  for (const [name, keys] of operatorSecrets(k.cluster.name, Object.values(k.users).map((u) => u.userName))) m.set(name, keys);
+  for (const [name, keys] of operatorSecrets(
+    k.cluster.name,
+    Object.values(k.users).map((u) => u.userName),
+  ))
+    m.set(name, keys);
   const d = deployTimeObjects(s.platform.operator.operator.name);
   m.set(d.tlsSecret.name, d.tlsSecret.keys);
   return m;

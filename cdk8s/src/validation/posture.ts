@@ -47,7 +47,12 @@ const rec = (v: unknown): Json => (isRecord(v) ? v : {});
 
 function fromPodSpec(where: string, spec: unknown): PodTemplateRef {
   const s = rec(spec);
-  const list = (k: string) => (Array.isArray(s[k]) ? (s[k] as unknown[]) : []).map((c, i) => ({ where: `${where}.${k}[${i}]`, securityContext: rec(c)['securityContext'], container: rec(c) }));
+  const list = (k: string) =>
+    (Array.isArray(s[k]) ? (s[k] as unknown[]) : []).map((c, i) => ({
+      where: `${where}.${k}[${i}]`,
+      securityContext: rec(c)['securityContext'],
+      container: rec(c),
+    }));
   return { where, pod: s, containers: [...list('initContainers'), ...list('containers')], fullSpec: true };
 }
 
@@ -80,7 +85,10 @@ export function podTemplates(obj: KubeObject): PodTemplateRef[] {
       const eo = rec(get(spec, 'entityOperator', 'template'));
       return [
         fromTemplates('spec.kafka.template', t['pod'], { kafkaContainer: t['kafkaContainer'], initContainer: t['initContainer'] }),
-        fromTemplates('spec.entityOperator.template', eo['pod'], { topicOperatorContainer: eo['topicOperatorContainer'], userOperatorContainer: eo['userOperatorContainer'] }),
+        fromTemplates('spec.entityOperator.template', eo['pod'], {
+          topicOperatorContainer: eo['topicOperatorContainer'],
+          userOperatorContainer: eo['userOperatorContainer'],
+        }),
       ];
     }
     case 'KafkaNodePool': {
@@ -103,7 +111,10 @@ export function podTemplates(obj: KubeObject): PodTemplateRef[] {
         {
           where: 'spec.template.spec',
           pod: { securityContext: podSpec['securityContext'] },
-          containers: containers.length === 0 ? [{ where: 'spec.template.spec.containers', securityContext: undefined }] : containers.map((c, i) => ({ where: `spec.template.spec.containers[${i}]`, securityContext: rec(c)['securityContext'] })),
+          containers:
+            containers.length === 0
+              ? [{ where: 'spec.template.spec.containers', securityContext: undefined }]
+              : containers.map((c, i) => ({ where: `spec.template.spec.containers[${i}]`, securityContext: rec(c)['securityContext'] })),
           fullSpec: false,
         },
       ];
@@ -117,7 +128,9 @@ export function podTemplates(obj: KubeObject): PodTemplateRef[] {
       }));
     default:
       if (PODLESS_KINDS.has(obj.kind)) return [];
-      throw new Error(`${describe(obj)}: no posture rule for kind ${obj.kind}: list where its pod templates are in validation/posture.ts (or that it has none)`);
+      throw new Error(
+        `${describe(obj)}: no posture rule for kind ${obj.kind}: list where its pod templates are in validation/posture.ts (or that it has none)`,
+      );
   }
 }
 
@@ -158,9 +171,11 @@ export function postureErrors(obj: KubeObject, opts: PostureOptions): string[] {
     }
     if (t.fullSpec) {
       for (const k of ['hostNetwork', 'hostPID', 'hostIPC']) if (t.pod[k] === true) at(t.where, k);
-      for (const v of (Array.isArray(t.pod['volumes']) ? t.pod['volumes'] : []) as Json[]) if (v['hostPath'] !== undefined) at(t.where, `hostPath volume ${String(v['name'])}`);
-      const sa = String(t.pod['serviceAccountName'] ?? 'default');
-      if (t.pod['automountServiceAccountToken'] !== false && !opts.apiClients.has(sa)) at(t.where, `service account ${sa} does not call the API: automountServiceAccountToken must be false`);
+      for (const v of (Array.isArray(t.pod['volumes']) ? t.pod['volumes'] : []) as Json[])
+        if (v['hostPath'] !== undefined) at(t.where, `hostPath volume ${String(v['name'])}`);
+      const sa = typeof t.pod['serviceAccountName'] === 'string' ? t.pod['serviceAccountName'] : 'default';
+      if (t.pod['automountServiceAccountToken'] !== false && !opts.apiClients.has(sa))
+        at(t.where, `service account ${sa} does not call the API: automountServiceAccountToken must be false`);
     }
   }
   return out;
@@ -222,5 +237,9 @@ export function exposureErrors(obj: KubeObject): string[] {
 export function egressErrors(obj: KubeObject): string[] {
   if (obj.kind !== 'NetworkPolicy') return [];
   const egress = (obj as unknown as { spec?: { egress?: { to?: { ipBlock?: { cidr?: string } }[] }[] } }).spec?.egress ?? [];
-  return egress.flatMap((rule) => (rule.to ?? []).filter((p) => p.ipBlock?.cidr === '0.0.0.0/0' || p.ipBlock?.cidr === '::/0').map((p) => `${describe(obj)}: egress to every address (${p.ipBlock!.cidr})`));
+  return egress.flatMap((rule) =>
+    (rule.to ?? [])
+      .filter((p) => p.ipBlock?.cidr === '0.0.0.0/0' || p.ipBlock?.cidr === '::/0')
+      .map((p) => `${describe(obj)}: egress to every address (${p.ipBlock!.cidr})`),
+  );
 }

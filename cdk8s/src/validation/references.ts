@@ -34,7 +34,8 @@ export function secretValueErrors(objects: readonly KubeObject[], policy: Secret
       }
       // ConfigMap data and other string maps
       if (key === 'data' && isRecord(v)) {
-        for (const [k, s] of Object.entries(v)) if (SECRET_NAME.test(k) && !allowed(k, s)) out.push(`${describe(obj)}: ${path}.${k}: secret-looking key in data`);
+        for (const [k, s] of Object.entries(v))
+          if (SECRET_NAME.test(k) && !allowed(k, s)) out.push(`${describe(obj)}: ${path}.${k}: secret-looking key in data`);
       }
     });
   }

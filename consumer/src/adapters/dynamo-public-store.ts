@@ -50,13 +50,13 @@ export class DynamoPublicStore implements PublicStore {
 
   async put(items: readonly PublicItem[]): Promise<void> {
     let next = 0;
-    let failure: unknown;
+    let failure: Error | undefined;
     const worker = async () => {
       while (next < items.length && failure === undefined) {
         try {
           await this.#putIfNewer(items[next++]!);
         } catch (err) {
-          failure ??= err;
+          failure ??= err instanceof Error ? err : new Error(String(err));
         }
       }
     };

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { RejectedRow } from '../ports.js';
 import { chunkByBytes } from './kafka-dead-letters.js';
 
-const row = (offset: number, valueBytes: number): RejectedRow => ({ offset, producedAtMs: 0, key: Buffer.alloc(22), value: Buffer.alloc(valueBytes), reason: 'oversized' });
+const row = (offset: number, valueBytes: number): RejectedRow => ({
+  offset,
+  producedAtMs: 0,
+  key: Buffer.alloc(22),
+  value: Buffer.alloc(valueBytes),
+  reason: 'oversized',
+});
 
 describe('chunkByBytes (DLQ sends under the broker limit)', () => {
   it('keeps small rows together and in order', () => {

@@ -70,7 +70,10 @@ function binaryArray(elementOid: number, values: readonly Nullable<Buffer>[]): B
 
 /** text[] in binary form, for `$n::text[]`: each string as its UTF-8 bytes. */
 export function binaryTextArray(values: readonly Nullable<string>[]): Buffer {
-  return binaryArray(OID.text, values.map((v) => (v === null || v === undefined ? null : Buffer.from(v, 'utf8'))));
+  return binaryArray(
+    OID.text,
+    values.map((v) => (v === null || v === undefined ? null : Buffer.from(v, 'utf8'))),
+  );
 }
 
 /** bytea[] in binary form, for `$n::bytea[]`. */

@@ -189,9 +189,13 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
     const r = await this.#query<{ patient_id: string | null; favorite_color: string | null; rev: number }>('commit_batch', COMMIT_BATCH, params);
     const [fence, ...changed] = r.rows;
     if (fence && fence.rev !== 1 && fence.favorite_color !== b.epoch) {
-      throw new IngestError('EPOCH_CHANGED', `partition ${b.partition}: the master store's epoch moved (a restore, a failover or a new database); re-reading the position`, {
-        retriable: true,
-      });
+      throw new IngestError(
+        'EPOCH_CHANGED',
+        `partition ${b.partition}: the master store's epoch moved (a restore, a failover or a new database); re-reading the position`,
+        {
+          retriable: true,
+        },
+      );
     }
     if (!fence || fence.rev !== 1) {
       throw new FencedError(`partition ${b.partition}: stored offset is no longer ${b.expectedNext}; another consumer owns the partition`);
@@ -206,7 +210,11 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
     const wanted = [...identities].sort((x, y) => compareStrings(hex.get(x)!, hex.get(y)!));
     const ids = new Map<string, string>();
     const created = new Set<string>();
-    const columns = (todo: readonly IdentityToResolve[]) => [hexByteaArray(todo.map((w) => hex.get(w)!)), textArray(todo.map((w) => w.identity.nameNorm)), plainArray(todo.map((w) => w.identity.dateOfBirth))];
+    const columns = (todo: readonly IdentityToResolve[]) => [
+      hexByteaArray(todo.map((w) => hex.get(w)!)),
+      textArray(todo.map((w) => w.identity.nameNorm)),
+      plainArray(todo.map((w) => w.identity.dateOfBirth)),
+    ];
     if (this.#conflictingResolves === 0) {
       try {
         const r = await this.#query<{ id_key: Buffer; patient_id: string }>('create_identities', CREATE_IDENTITIES, columns(wanted));
@@ -241,18 +249,28 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
   }
 
   async publicStateForRange(topic: string, partition: number, from: number, to: number): Promise<PublicItem[]> {
-    const r = await this.#query<{ patient_id: string; favorite_color: string; rev: number }>('public_state_for_range', PUBLIC_STATE_FOR_RANGE, [topic, partition, from, to]);
-    return r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
-  }
-
-  async rejectedForRange(topic: string, partition: number, from: number, to: number): Promise<RejectedRow[]> {
-    const r = await this.#query<{ kafka_offset: string; reason: string; raw_key: Buffer | null; raw_value: Buffer | null; produced_ms: number }>('rejected_for_range', REJECTED_FOR_RANGE, [
+    const r = await this.#query<{ patient_id: string; favorite_color: string; rev: number }>('public_state_for_range', PUBLIC_STATE_FOR_RANGE, [
       topic,
       partition,
       from,
       to,
     ]);
-    return r.rows.map((row) => ({ offset: Number(row.kafka_offset), reason: row.reason, key: row.raw_key, value: row.raw_value, producedAtMs: Math.round(row.produced_ms) }));
+    return r.rows.map((row) => ({ patientId: row.patient_id, favoriteColor: row.favorite_color, rev: row.rev }));
+  }
+
+  async rejectedForRange(topic: string, partition: number, from: number, to: number): Promise<RejectedRow[]> {
+    const r = await this.#query<{ kafka_offset: string; reason: string; raw_key: Buffer | null; raw_value: Buffer | null; produced_ms: number }>(
+      'rejected_for_range',
+      REJECTED_FOR_RANGE,
+      [topic, partition, from, to],
+    );
+    return r.rows.map((row) => ({
+      offset: Number(row.kafka_offset),
+      reason: row.reason,
+      key: row.raw_key,
+      value: row.raw_value,
+      producedAtMs: Math.round(row.produced_ms),
+    }));
   }
 
   async publicStatePage(afterPatientId: string, limit: number): Promise<PublicItem[]> {
@@ -298,7 +316,11 @@ export function dbError(operation: string, err: unknown): IngestError {
   const retriable = sqlstate === undefined || /^(08|40|53|57|58)/.test(sqlstate);
   const recordFault = sqlstate !== undefined && /^(22|23|54)/.test(sqlstate) && `DB_${sqlstate}` !== UNIQUE_VIOLATION;
   // The driver's message can quote a value in some errors (e.g. invalid input syntax): keep only the SQLSTATE.
-  return new IngestError(`DB_${sqlstate ?? 'CONNECTION'}`, `database operation ${operation} failed (SQLSTATE ${sqlstate ?? 'none'})`, { retriable, recordFault, cause: sanitizedCause(err) });
+  return new IngestError(`DB_${sqlstate ?? 'CONNECTION'}`, `database operation ${operation} failed (SQLSTATE ${sqlstate ?? 'none'})`, {
+    retriable,
+    recordFault,
+    cause: sanitizedCause(err),
+  });
 }
 
 function sanitizedCause(err: unknown): Error {

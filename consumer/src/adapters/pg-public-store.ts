@@ -38,13 +38,21 @@ export class PgPublicStore implements PublicStore {
 
   async put(items: readonly PublicItem[]): Promise<void> {
     if (items.length === 0) return;
-    const columns = (xs: readonly PublicItem[]) => [plainArray(xs.map((i) => i.patientId)), textArray(xs.map((i) => i.favoriteColor)), plainArray(xs.map((i) => i.rev))];
+    const columns = (xs: readonly PublicItem[]) => [
+      plainArray(xs.map((i) => i.patientId)),
+      textArray(xs.map((i) => i.favoriteColor)),
+      plainArray(xs.map((i) => i.rev)),
+    ];
     // In patient order: the primary key takes its keys left to right (a fifth cheaper, measured).
     const sorted = [...items].sort(byPatient);
     const first = sorted.filter((i) => i.rev === 1);
     if (first.length > 0) {
       try {
-        await this.pool.query({ name: 'public_insert_first', text: INSERT_FIRST_UPSERT_REST, values: [...columns(first), ...columns(sorted.filter((i) => i.rev !== 1))] });
+        await this.pool.query({
+          name: 'public_insert_first',
+          text: INSERT_FIRST_UPSERT_REST,
+          values: [...columns(first), ...columns(sorted.filter((i) => i.rev !== 1))],
+        });
         return;
       } catch (err) {
         const e = dbError('public_insert_first', err);

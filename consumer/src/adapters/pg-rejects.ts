@@ -38,15 +38,22 @@ export class PgRejectsToReplay implements RejectsToReplay {
   }
 
   async claim(f: RejectFilter, limit: number): Promise<ReplayCandidate[]> {
-    const r = await this.#query<{ kafka_partition: number; kafka_offset: string; reason: string; raw_key: Buffer | null; raw_value: Buffer | null; produced_at: Date }>(CLAIM, [
-      f.topic,
-      f.reasons.length > 0 ? f.reasons : null,
-      f.partitions.length > 0 ? f.partitions : null,
-      f.from ?? null,
-      f.to ?? null,
-      limit,
-    ]);
-    return r.rows.map((x) => ({ partition: x.kafka_partition, offset: Number(x.kafka_offset), reason: x.reason, key: x.raw_key, value: x.raw_value, producedAt: x.produced_at }));
+    const r = await this.#query<{
+      kafka_partition: number;
+      kafka_offset: string;
+      reason: string;
+      raw_key: Buffer | null;
+      raw_value: Buffer | null;
+      produced_at: Date;
+    }>(CLAIM, [f.topic, f.reasons.length > 0 ? f.reasons : null, f.partitions.length > 0 ? f.partitions : null, f.from ?? null, f.to ?? null, limit]);
+    return r.rows.map((x) => ({
+      partition: x.kafka_partition,
+      offset: Number(x.kafka_offset),
+      reason: x.reason,
+      key: x.raw_key,
+      value: x.raw_value,
+      producedAt: x.produced_at,
+    }));
   }
 
   async commit(): Promise<void> {

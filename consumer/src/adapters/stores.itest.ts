@@ -30,7 +30,14 @@ function toResolve(person: { name: string; dateOfBirth: string }): IdentityToRes
 }
 
 function accepted(person: { name: string; dateOfBirth: string }, patientId: string, offset: number, color: string, newIdentity: boolean): AcceptedRow {
-  const record: IntakeRecord = { recordId: randomUUID(), name: person.name, dateOfBirth: person.dateOfBirth, favoriteColor: color, eventTimeMs: Date.now() - 10_000 + offset, payload: null };
+  const record: IntakeRecord = {
+    recordId: randomUUID(),
+    name: person.name,
+    dateOfBirth: person.dateOfBirth,
+    favoriteColor: color,
+    eventTimeMs: Date.now() - 10_000 + offset,
+    payload: null,
+  };
   return { offset, producedAtMs: Date.now(), record, patientId, newIdentity };
 }
 
@@ -77,10 +84,30 @@ describe('master store', () => {
     expect(pid).toBe(first.ids.get(toResolve(person).keyB64));
     const pos = await platform.master.position(topic, 0, 0);
     const row = accepted(person, pid, 0, 'teal', false);
-    const changed = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: pos.next, next: 1, publishedThrough: 0, accepted: [row], rejected: [], newestPerPatient: [row] });
+    const changed = await platform.master.commitBatch({
+      epoch: await epoch(),
+      topic,
+      partition: 0,
+      expectedNext: pos.next,
+      next: 1,
+      publishedThrough: 0,
+      accepted: [row],
+      rejected: [],
+      newestPerPatient: [row],
+    });
     expect(changed).toEqual([{ patientId: pid, favoriteColor: 'teal', rev: 1 }]);
     const later = accepted(person, pid, 1, 'plum', false);
-    const changed2 = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: 1, next: 2, publishedThrough: 1, accepted: [later], rejected: [], newestPerPatient: [later] });
+    const changed2 = await platform.master.commitBatch({
+      epoch: await epoch(),
+      topic,
+      partition: 0,
+      expectedNext: 1,
+      next: 2,
+      publishedThrough: 1,
+      accepted: [later],
+      rejected: [],
+      newestPerPatient: [later],
+    });
     expect(changed2).toEqual([{ patientId: pid, favoriteColor: 'plum', rev: 2 }]);
   });
 
@@ -90,12 +117,35 @@ describe('master store', () => {
     const r0 = await platform.master.resolve([toResolve(returning)]);
     const rid = r0.ids.get(toResolve(returning).keyB64)!;
     const a = accepted(returning, rid, 0, 'red', true);
-    await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 0)).next, next: 1, publishedThrough: 0, accepted: [a], rejected: [], newestPerPatient: [a] });
+    await platform.master.commitBatch({
+      epoch: await epoch(),
+      topic,
+      partition: 0,
+      expectedNext: (await platform.master.position(topic, 0, 0)).next,
+      next: 1,
+      publishedThrough: 0,
+      accepted: [a],
+      rejected: [],
+      newestPerPatient: [a],
+    });
     const fresh = uniquePerson();
     const f0 = await platform.master.resolve([toResolve(fresh), toResolve(returning)]);
     const fid = f0.ids.get(toResolve(fresh).keyB64)!;
-    const b = [accepted(fresh, fid, 1, 'blue', f0.created.has(toResolve(fresh).keyB64)), accepted(returning, rid, 2, 'green', f0.created.has(toResolve(returning).keyB64))];
-    const changed = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: 1, next: 3, publishedThrough: 1, accepted: b, rejected: [], newestPerPatient: b });
+    const b = [
+      accepted(fresh, fid, 1, 'blue', f0.created.has(toResolve(fresh).keyB64)),
+      accepted(returning, rid, 2, 'green', f0.created.has(toResolve(returning).keyB64)),
+    ];
+    const changed = await platform.master.commitBatch({
+      epoch: await epoch(),
+      topic,
+      partition: 0,
+      expectedNext: 1,
+      next: 3,
+      publishedThrough: 1,
+      accepted: b,
+      rejected: [],
+      newestPerPatient: b,
+    });
     expect(new Map(changed.map((c) => [c.patientId, c]))).toEqual(
       new Map([
         [fid, { patientId: fid, favoriteColor: 'blue', rev: 1 }],
@@ -108,9 +158,29 @@ describe('master store', () => {
     const person = uniquePerson();
     const pid = (await platform.master.resolve([toResolve(person)])).ids.get(toResolve(person).keyB64)!;
     const there = accepted(person, pid, 0, 'red', true);
-    await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 1, expectedNext: (await platform.master.position(topic, 1, 0)).next, next: 1, publishedThrough: 0, accepted: [there], rejected: [], newestPerPatient: [there] });
+    await platform.master.commitBatch({
+      epoch: await epoch(),
+      topic,
+      partition: 1,
+      expectedNext: (await platform.master.position(topic, 1, 0)).next,
+      next: 1,
+      publishedThrough: 0,
+      accepted: [there],
+      rejected: [],
+      newestPerPatient: [there],
+    });
     const here = accepted(person, pid, 5, 'blue', true);
-    const changed = await platform.master.commitBatch({ epoch: await epoch(), topic, partition: 0, expectedNext: (await platform.master.position(topic, 0, 5)).next, next: 6, publishedThrough: 5, accepted: [here], rejected: [], newestPerPatient: [here] });
+    const changed = await platform.master.commitBatch({
+      epoch: await epoch(),
+      topic,
+      partition: 0,
+      expectedNext: (await platform.master.position(topic, 0, 5)).next,
+      next: 6,
+      publishedThrough: 5,
+      accepted: [here],
+      rejected: [],
+      newestPerPatient: [here],
+    });
     expect(changed).toEqual([{ patientId: pid, favoriteColor: 'blue', rev: 2 }]);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(2);
   });
@@ -137,7 +207,9 @@ describe.each(['postgres', 'dynamodb'] as const)('public store on %s: ordered by
     const b = Array.from({ length: 5 }, () => item(randomUUID(), 'blue', 1));
     await store.put([...b, ...a]);
     const got = await store.get([...a, ...b].map((i) => i.patientId));
-    expect([...got.values()].sort((x, y) => x.patientId.localeCompare(y.patientId))).toEqual([...a, ...b].sort((x, y) => x.patientId.localeCompare(y.patientId)));
+    expect([...got.values()].sort((x, y) => x.patientId.localeCompare(y.patientId))).toEqual(
+      [...a, ...b].sort((x, y) => x.patientId.localeCompare(y.patientId)),
+    );
   });
 
   it('never goes back: an older revision never overwrites a newer one, whatever the order', async () => {
@@ -159,11 +231,13 @@ describe.each(['postgres', 'dynamodb'] as const)('public store on %s: ordered by
     const pids = Array.from({ length: 40 }, () => randomUUID());
     // Each writer sends every patient's revisions 1..6 in its own shuffled order, all at once.
     const revs = [1, 2, 3, 4, 5, 6];
-    const shuffled = <T>(xs: T[]) => xs.map((x) => [Math.random(), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
-    await Promise.all(
-      stores.flatMap((store) => shuffled(revs).map((rev) => store.put(shuffled(pids).map((pid) => item(pid, `color ${rev}`, rev))))),
-    );
-    const got = await stores[0]!.get(pids);
+    const shuffled = <T>(xs: T[]) =>
+      xs
+        .map((x) => [Math.random(), x] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, x]) => x);
+    await Promise.all(stores.flatMap((store) => shuffled(revs).map((rev) => store.put(shuffled(pids).map((pid) => item(pid, `color ${rev}`, rev))))));
+    const got = await stores[0].get(pids);
     expect(pids.filter((pid) => got.get(pid)?.rev !== 6 || got.get(pid)?.favoriteColor !== 'color 6')).toEqual([]);
   });
 });
@@ -187,7 +261,10 @@ describe('public store on the DynamoDB API: a failed batch', () => {
     );
     const store = new DynamoPublicStore({ client, table: `itest_${randomUUID().slice(0, 8)}`, concurrency: 8 });
     await store.ensureTable();
-    const items: PublicItem[] = [{ patientId: failing, favoriteColor: 'red', rev: 1 }, ...Array.from({ length: 40 }, () => ({ patientId: randomUUID(), favoriteColor: 'red', rev: 1 }))];
+    const items: PublicItem[] = [
+      { patientId: failing, favoriteColor: 'red', rev: 1 },
+      ...Array.from({ length: 40 }, () => ({ patientId: randomUUID(), favoriteColor: 'red', rev: 1 })),
+    ];
     await expect(store.put(items)).rejects.toMatchObject({ code: 'PUBLIC_STORE_WRITE' });
     // Every write that had started has landed by the time the error returned.
     const startedIds = items.filter((i) => started.some((t) => t.includes(i.patientId))).map((i) => i.patientId);

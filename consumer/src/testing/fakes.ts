@@ -1,5 +1,18 @@
 import { FencedError, IngestError } from '@clinical-ingest/intake-core';
-import type { BatchCommit, DeadLetters, IntakeLog, IdentityCache, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, PublicStore, RejectedRow, ResolvedIdentities } from '../ports.js';
+import type {
+  BatchCommit,
+  DeadLetters,
+  IntakeLog,
+  IdentityCache,
+  IdentityStore,
+  IdentityToResolve,
+  MasterStore,
+  PartitionPosition,
+  PublicItem,
+  PublicStore,
+  RejectedRow,
+  ResolvedIdentities,
+} from '../ports.js';
 
 /**
  * In-memory stand-ins for the ports, for unit tests of the processor's logic only. Integration

@@ -55,7 +55,7 @@ export class TestPlatform {
       await admin.disconnect();
     } catch (err) {
       await p.close().catch(() => {});
-      throw new Error(`the local platform is not reachable (${(err as Error).message}); start it with 'make up'`);
+      throw new Error(`the local platform is not reachable (${(err as Error).message}); start it with 'make up'`, { cause: err });
     }
     return p;
   }
@@ -163,7 +163,10 @@ export async function createScratchDatabase(name: string, adminUrl = env.adminDb
   await migrate.connect();
   try {
     const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../db/migrations');
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.sql')).sort()) await migrate.query(readFileSync(join(dir, f), 'utf8'));
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith('.sql'))
+      .sort())
+      await migrate.query(readFileSync(join(dir, f), 'utf8'));
   } finally {
     await migrate.end();
   }

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { capacity, DEFAULT_RULES, fitLine, type StageCosts } from './capacity.js';
 
 const small: StageCosts = { microsPerRecord: { kafka: 10, consumers: 60, postgres: 80 }, bytesPerRecord: 200, walBytesPerRecord: 900 };
-const large: StageCosts = { microsPerRecord: { kafka: 210, consumers: 460, postgres: 580 }, bytesPerRecord: 200 + 20 * 1024, walBytesPerRecord: 900 + 20 * 400 };
+const large: StageCosts = {
+  microsPerRecord: { kafka: 210, consumers: 460, postgres: 580 },
+  bytesPerRecord: 200 + 20 * 1024,
+  walBytesPerRecord: 900 + 20 * 400,
+};
 
 describe('fitLine', () => {
   it.each([
@@ -31,7 +35,7 @@ describe('capacity', () => {
     // Consumers: 460 µs × 16,667/s = 7.67 cores at 0.7 a replica → 11 replicas, 22 partitions → 24.
     expect(s.consumerReplicas).toBe(11);
     expect(s.kafka.partitions).toBe(24);
-    expect(s.postgres.cores).toBeCloseTo(580 * load.recordsPerSecond / 1e6);
+    expect(s.postgres.cores).toBeCloseTo((580 * load.recordsPerSecond) / 1e6);
     expect(s.postgres.walMbPerSecond).toBeCloseTo((8900 * load.recordsPerSecond) / 1e6);
     // 64 × 0.6 cores / 580 µs = 66,206 records/s; 400 MB/s / 8,900 B = 44,943: WAL stops it first.
     expect(s.postgres.onePrimaryStopsAt).toEqual({ recordsPerSecond: 44943, limit: 'wal' });

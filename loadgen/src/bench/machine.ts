@@ -8,7 +8,7 @@ export interface CpuSample {
 
 export function sampleCpu(): CpuSample {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).map(Number) as number[];
+  const [, user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).map<number>(Number);
   const hz = 100; // USER_HZ on Linux
   const busy = (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / hz;
   return { busy, total: busy + (idle! + iowait!) / hz };
@@ -24,7 +24,7 @@ export function cpuDelta(a: CpuSample, b: CpuSample): CpuSample {
  */
 export function sampleProcesses(runDir: string): Map<string, number> {
   const out = new Map<string, number>();
-  let files: string[] = [];
+  let files: string[];
   try {
     files = readdirSync(runDir).filter((f) => f.endsWith('.pid'));
   } catch {
@@ -35,7 +35,10 @@ export function sampleProcesses(runDir: string): Map<string, number> {
     const pid = Number(readFileSync(`${runDir}/${f}`, 'utf8').trim());
     if (!Number.isInteger(pid)) continue;
     const tree = [pid, ...(children.get(pid) ?? [])];
-    out.set(f.replace(/\.pid$/, ''), tree.reduce((sum, p) => sum + cpuSecondsOf(p), 0));
+    out.set(
+      f.replace(/\.pid$/, ''),
+      tree.reduce((sum, p) => sum + cpuSecondsOf(p), 0),
+    );
   }
   const self = process.cpuUsage();
   out.set('producer (this process)', (self.user + self.system) / 1e6);

@@ -74,7 +74,8 @@ async function adminQuery<T extends object>(sql: string): Promise<T | undefined>
   }
 }
 const walBytes = async () => Number((await adminQuery<{ b: string }>('SELECT wal_bytes::text AS b FROM pg_stat_wal'))?.b ?? 0);
-const patients = async () => Number((await adminQuery<{ n: string }>("SELECT greatest(reltuples, 0)::int8::text AS n FROM pg_class WHERE oid = 'ingest.identity'::regclass"))?.n ?? 0);
+const patients = async () =>
+  Number((await adminQuery<{ n: string }>("SELECT greatest(reltuples, 0)::int8::text AS n FROM pg_class WHERE oid = 'ingest.identity'::regclass"))?.n ?? 0);
 
 const WARMUP: Scenario[] = [
   { name: 'warm-up', count: 30_000, payloadBytes: 0 },
@@ -109,7 +110,10 @@ async function scrape(): Promise<{ fresh: Buckets; records: number }> {
 async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): Promise<Result> {
   const kafka = createKafka(brokers, log, 'intake-bench');
   // Records are built before the clock starts: the figures are the platform's, not Faker's.
-  const records = [...generateRecords({ count: s.count, seed: Date.now() % 2 ** 31, payloadBytes: s.payloadBytes })].map((r) => ({ key: r.key, value: r.value }));
+  const records = [...generateRecords({ count: s.count, seed: Date.now() % 2 ** 31, payloadBytes: s.payloadBytes })].map((r) => ({
+    key: r.key,
+    value: r.value,
+  }));
   const patientsBefore = await patients();
   const before = await scrape();
   const wal0 = await walBytes();
@@ -219,7 +223,9 @@ async function main(): Promise<void> {
     out(
       `  ${r.scenario.padEnd(12)} ${r.records} records in ${r.seconds.toFixed(1)} s: ${Math.round(r.recordsPerSecond)} rec/s, ${r.mbPerSecond.toFixed(1)} MB/s, ` +
         `${r.cpuMicrosPerRecord.toFixed(0)} µs CPU/record (${r.coresBusy.toFixed(2)} cores busy), freshness p50 ${fmt(r.p50)} s p99 ${fmt(r.p99)} s` +
-        (copy ? `; raw COPY of the same bytes: ${copy.mbPerSecond.toFixed(1)} MB/s (${Math.round(copy.recordsPerSecond)} rec/s, ${copy.cpuMicrosPerRecord.toFixed(1)} µs CPU/record)` : ''),
+        (copy
+          ? `; raw COPY of the same bytes: ${copy.mbPerSecond.toFixed(1)} MB/s (${Math.round(copy.recordsPerSecond)} rec/s, ${copy.cpuMicrosPerRecord.toFixed(1)} µs CPU/record)`
+          : ''),
     );
     if (copy) {
       out(
@@ -227,8 +233,15 @@ async function main(): Promise<void> {
           `MB/s ${(r.mbPerSecond / copy.mbPerSecond).toFixed(2)} of COPY's (goal for 20 KB ≥ 0.6)`,
       );
     }
-    out(`               CPU µs/record by process: ${[...r.perProcess].sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${us.toFixed(0)}`).join(', ')}`);
-    out(`               WAL ${Math.round(r.walBytesPerRecord)} B/record; master store held ≈ ${r.patientsBefore.toLocaleString('en-US')} patients before the run`);
+    out(
+      `               CPU µs/record by process: ${[...r.perProcess]
+        .sort((a, b) => b[1] - a[1])
+        .map(([n, us]) => `${n} ${us.toFixed(0)}`)
+        .join(', ')}`,
+    );
+    out(
+      `               WAL ${Math.round(r.walBytesPerRecord)} B/record; master store held ≈ ${r.patientsBefore.toLocaleString('en-US')} patients before the run`,
+    );
   }
   out('');
   out('| store | scenario | records/s | MB/s | CPU µs/record | cores busy | freshness p50 | p99 | COPY µs/record | CPU ÷ COPY | COPY MB/s | MB/s ÷ COPY |');
@@ -244,8 +257,13 @@ async function main(): Promise<void> {
   // The capacity model needs both record sizes at full speed.
   const small = rows.find((r) => r.scenario === 'small-max');
   const large = rows.find((r) => r.scenario === '20KB-max');
-  const costs = (r: Result): StageCosts => ({ microsPerRecord: byStage(r.perProcess), bytesPerRecord: r.bytes / r.records, walBytesPerRecord: r.walBytesPerRecord });
-  const shape = small && large ? capacity(costs(small), costs(large), { recordsPerSecond: 1_000_000 / 60, bytesPerRecord: large.bytes / large.records }) : undefined;
+  const costs = (r: Result): StageCosts => ({
+    microsPerRecord: byStage(r.perProcess),
+    bytesPerRecord: r.bytes / r.records,
+    walBytesPerRecord: r.walBytesPerRecord,
+  });
+  const shape =
+    small && large ? capacity(costs(small), costs(large), { recordsPerSecond: 1_000_000 / 60, bytesPerRecord: large.bytes / large.records }) : undefined;
   if (shape) {
     out('');
     for (const line of formatShape(shape)) out(line);
@@ -265,9 +283,20 @@ async function main(): Promise<void> {
       walBytesPerRecord: r.walBytesPerRecord,
       patientsBefore: r.patientsBefore,
       freshnessSeconds: { p50: r.p50 ?? null, p99: r.p99 ?? null },
-      copy: r.copyMbPerSecond === undefined ? null : { mbPerSecond: r.copyMbPerSecond, cpuMicrosPerRecord: r.copyCpuMicrosPerRecord, cpuRatio: r.cpuMicrosPerRecord / r.copyCpuMicrosPerRecord!, mbPerSecondRatio: r.mbPerSecond / r.copyMbPerSecond },
+      copy:
+        r.copyMbPerSecond === undefined
+          ? null
+          : {
+              mbPerSecond: r.copyMbPerSecond,
+              cpuMicrosPerRecord: r.copyCpuMicrosPerRecord,
+              cpuRatio: r.cpuMicrosPerRecord / r.copyCpuMicrosPerRecord!,
+              mbPerSecondRatio: r.mbPerSecond / r.copyMbPerSecond,
+            },
     }));
-    writeFileSync(reportPath, `${JSON.stringify({ publicStore: store, consumers: metricsUrls.length, at: new Date().toISOString(), scenarios, capacity: shape ? { rules: DEFAULT_RULES, shape } : null }, null, 2)}\n`);
+    writeFileSync(
+      reportPath,
+      `${JSON.stringify({ publicStore: store, consumers: metricsUrls.length, at: new Date().toISOString(), scenarios, capacity: shape ? { rules: DEFAULT_RULES, shape } : null }, null, 2)}\n`,
+    );
     out(`bench: report ${reportPath}`);
   }
 }

@@ -41,7 +41,9 @@ const keep = process.env['SNAPSHOT_BENCH_KEEP'] === '1';
 const MASTER_COLUMNS = 'patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset';
 /** The whole-store query before db/migrations/009_snapshots.sql: a sort of the whole log. */
 const LOG_SORT_AS_OF = `
-SELECT DISTINCT ON (l.patient_id) ${MASTER_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}
+SELECT DISTINCT ON (l.patient_id) ${MASTER_COLUMNS.split(', ')
+  .map((c) => `l.${c}`)
+  .join(', ')}
   FROM ingest.intake_log l JOIN ingest.ingest_txn x ON x.txid = l.txid
  WHERE coalesce(x.committed_at, ingest.commit_time(x.txid)) <= $AT
  ORDER BY l.patient_id, l.event_time DESC, l.kafka_partition DESC, l.kafka_offset DESC`;
@@ -186,13 +188,18 @@ async function main(): Promise<void> {
       ['whole store AS OF ÷ COPY, 10 records a patient ÷ 1 (≥ 0.9: no slower)', depth.toFixed(2), depth >= 0.9],
       ['one patient AS OF p99, 10 records a patient (≤ 5 ms)', `${lookupsTen.p99.toFixed(2)} ms`, lookupsTen.p99 <= 5],
     ] as const;
-    process.stdout.write(`one patient AS OF, ${fmt(lookups)} random lookups: 1 record a patient p50 ${lookupsOne.p50.toFixed(2)} / p99 ${lookupsOne.p99.toFixed(2)} ms; ` +
-      `10 records a patient p50 ${lookupsTen.p50.toFixed(2)} / p99 ${lookupsTen.p99.toFixed(2)} ms\n\n`);
+    process.stdout.write(
+      `one patient AS OF, ${fmt(lookups)} random lookups: 1 record a patient p50 ${lookupsOne.p50.toFixed(2)} / p99 ${lookupsOne.p99.toFixed(2)} ms; ` +
+        `10 records a patient p50 ${lookupsTen.p50.toFixed(2)} / p99 ${lookupsTen.p99.toFixed(2)} ms\n\n`,
+    );
     for (const [what, value, ok] of targets) process.stdout.write(`${ok ? 'met ' : 'MISS'}  ${what}: ${value}\n`);
 
     mkdirSync(join(REPO, 'reports'), { recursive: true });
     const file = join(REPO, 'reports', `bench-snapshots-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ patients, chunk: CHUNK, lookups, one, ten, middle: { at: middle, asOfMaster: mid }, lookupsOne, lookupsTen, targets }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ patients, chunk: CHUNK, lookups, one, ten, middle: { at: middle, asOfMaster: mid }, lookupsOne, lookupsTen, targets }, null, 2)}\n`,
+    );
     process.stdout.write(`\nreport: ${file}\n`);
   } finally {
     await db.end();

@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   const records = Number(process.env['CHAOS_RECORDS'] ?? 20_000);
   const rate = Number(process.env['CHAOS_RATE'] ?? 4_000);
-  const pick = (process.env['CHAOS_SCENARIOS'] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const pick = (process.env['CHAOS_SCENARIOS'] ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   const chosen = scenarios().filter((s) => pick.length === 0 || pick.some((p) => s.name.toLowerCase().includes(p)));
   const platform = await TestPlatform.connect();
   const results: ScenarioResult[] = [];

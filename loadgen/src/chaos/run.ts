@@ -140,11 +140,17 @@ async function rollBack(platform: TestPlatform, topic: string, partition: number
   try {
     await client.query('BEGIN');
     await client.query('SET LOCAL session_replication_role = replica');
-    const r = await client.query<{ next_offset: string }>('SELECT next_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2 FOR UPDATE', [topic, partition]);
+    const r = await client.query<{ next_offset: string }>(
+      'SELECT next_offset FROM ingest.partition_offset WHERE topic = $1 AND kafka_partition = $2 FOR UPDATE',
+      [topic, partition],
+    );
     const to = Math.max(0, Number(r.rows[0]!.next_offset) - n);
     await client.query('DELETE FROM ingest.intake_log WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset >= $3', [topic, partition, to]);
     await client.query('DELETE FROM ingest.rejected_record WHERE topic = $1 AND kafka_partition = $2 AND kafka_offset >= $3', [topic, partition, to]);
-    await client.query('UPDATE ingest.partition_offset SET next_offset = $3, published_offset = LEAST(published_offset, $3) WHERE topic = $1 AND kafka_partition = $2', [topic, partition, to]);
+    await client.query(
+      'UPDATE ingest.partition_offset SET next_offset = $3, published_offset = LEAST(published_offset, $3) WHERE topic = $1 AND kafka_partition = $2',
+      [topic, partition, to],
+    );
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK');
@@ -155,9 +161,18 @@ async function rollBack(platform: TestPlatform, topic: string, partition: number
 }
 
 /** The records of a scenario: the generator's poison mix, some keyed otherwise, and canaries. */
-function buildRecords(count: number, canary: string): { records: ProducibleRecord[]; generated: GeneratedRecord[]; extra: { identity: Identity; color: string; recordId: string }[] } {
+function buildRecords(
+  count: number,
+  canary: string,
+): { records: ProducibleRecord[]; generated: GeneratedRecord[]; extra: { identity: Identity; color: string; recordId: string }[] } {
   // About 1 % of the records of every reject kind.
-  const gen = generateRecords({ count, seed: randomBytes(4).readUInt32BE(0), returningRatio: 0.2, invalidRatio: INVALID_KINDS.length / 100, payloadBytes: 200 });
+  const gen = generateRecords({
+    count,
+    seed: randomBytes(4).readUInt32BE(0),
+    returningRatio: 0.2,
+    invalidRatio: INVALID_KINDS.length / 100,
+    payloadBytes: 200,
+  });
   const generated = [...gen];
   const records: ProducibleRecord[] = generated.map((r, i) =>
     // One valid record in a hundred keyed by an upstream number instead of the identity.
@@ -166,7 +181,15 @@ function buildRecords(count: number, canary: string): { records: ProducibleRecor
   // Canaries: valid new people whose name and payload carry the canary, and a malformed one.
   const extra = Array.from({ length: 20 }, (_, i) => {
     const name = `Canary ${canary} Person${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`;
-    const wire = { v: 1 as const, recordId: randomUUID(), name, dateOfBirth: '1971-03-04', favoriteColor: 'olive', eventTime: new Date().toISOString(), payload: `notes ${canary}` };
+    const wire = {
+      v: 1 as const,
+      recordId: randomUUID(),
+      name,
+      dateOfBirth: '1971-03-04',
+      favoriteColor: 'olive',
+      eventTime: new Date().toISOString(),
+      payload: `notes ${canary}`,
+    };
     records.splice(Math.floor(((i + 1) * records.length) / 21), 0, { key: partitionKey(identityOf(name, wire.dateOfBirth)), value: encodeRecord(wire) });
     return { identity: identityOf(name, wire.dateOfBirth), color: 'olive', recordId: wire.recordId };
   });
@@ -179,7 +202,9 @@ export async function runScenario(s: Scenario, o: ChaosOptions): Promise<Scenari
   const { platform } = o;
   const topic = await platform.topic(o.partitions);
   const group = `chaos-${randomUUID().slice(0, 8)}`;
-  const canary = `Zq${randomBytes(6).toString('hex').replace(/[0-9]/g, (d) => String.fromCharCode(103 + Number(d)))}`;
+  const canary = `Zq${randomBytes(6)
+    .toString('hex')
+    .replace(/[0-9]/g, (d) => String.fromCharCode(103 + Number(d)))}`;
   const { records, generated, extra } = buildRecords(o.records, canary);
   const pgLog = `${o.root}/.local/logs/postgres.log`;
   const pgLogFrom = fileSize(pgLog);
@@ -189,7 +214,10 @@ export async function runScenario(s: Scenario, o: ChaosOptions): Promise<Scenari
   await admin.connect();
   let ends: Map<number, number> | undefined;
   const stored = async () => {
-    const r = await platform.admin.query<{ kafka_partition: number; next_offset: string }>('SELECT kafka_partition, next_offset FROM ingest.partition_offset WHERE topic = $1', [topic]);
+    const r = await platform.admin.query<{ kafka_partition: number; next_offset: string }>(
+      'SELECT kafka_partition, next_offset FROM ingest.partition_offset WHERE topic = $1',
+      [topic],
+    );
     return new Map(r.rows.map((x) => [x.kafka_partition, Number(x.next_offset)]));
   };
   const ctx: Context = {
@@ -210,7 +238,9 @@ export async function runScenario(s: Scenario, o: ChaosOptions): Promise<Scenari
       }
     },
     async start(n = 1) {
-      const started = await Promise.all(Array.from({ length: n }, () => ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres', fullLog: true })));
+      const started = await Promise.all(
+        Array.from({ length: n }, () => ConsumerProcess.start({ topic, group, metricsPort: freePort(), publicStore: 'postgres', fullLog: true })),
+      );
       consumers.push(...started);
       all.push(...started);
     },
@@ -271,10 +301,18 @@ export async function runScenario(s: Scenario, o: ChaosOptions): Promise<Scenari
 
   // The master against the generator's oracle, and the public store against the master.
   const patients = [...new Set(byRecord.values())];
-  const master = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>('SELECT patient_id, favorite_color, rev FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])', [patients]);
-  const pub = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>('SELECT patient_id, favorite_color, rev FROM anon.patient WHERE patient_id = ANY($1::uuid[])', [patients]);
+  const master = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>(
+    'SELECT patient_id, favorite_color, rev FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])',
+    [patients],
+  );
+  const pub = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>(
+    'SELECT patient_id, favorite_color, rev FROM anon.patient WHERE patient_id = ANY($1::uuid[])',
+    [patients],
+  );
   const pubBy = new Map(pub.rows.map((r) => [r.patient_id, r]));
-  const publicDiffers = master.rows.filter((m) => pubBy.get(m.patient_id)?.favorite_color !== m.favorite_color || pubBy.get(m.patient_id)?.rev !== m.rev).length;
+  const publicDiffers = master.rows.filter(
+    (m) => pubBy.get(m.patient_id)?.favorite_color !== m.favorite_color || pubBy.get(m.patient_id)?.rev !== m.rev,
+  ).length;
   const oracle = await checkMasterAgainstOracle(
     platform.admin,
     new IdentityKeyer(TEST_SECRET),
@@ -379,7 +417,8 @@ function readSince(path: string, from: number): string {
 
 /** The table `make chaos` prints. */
 export function formatChaosTable(results: readonly ScenarioResult[]): string {
-  const head = '| scenario | sent | valid | stored | rejected | lost | duplicated | split patients | public ≠ master | PHI hits | keyed otherwise | s | result |';
+  const head =
+    '| scenario | sent | valid | stored | rejected | lost | duplicated | split patients | public ≠ master | PHI hits | keyed otherwise | s | result |';
   const rule = '|---|---|---|---|---|---|---|---|---|---|---|---|---|';
   const rows = results.map(
     (r) =>

@@ -29,7 +29,12 @@ export interface OracleResult {
 }
 
 /** Compares the master store's current state with what the generator sent (its newest colors). */
-export async function checkMasterAgainstOracle(pool: Pool, keyer: IdentityKeyer, identities: readonly Identity[], newestColors: readonly string[]): Promise<OracleResult> {
+export async function checkMasterAgainstOracle(
+  pool: Pool,
+  keyer: IdentityKeyer,
+  identities: readonly Identity[],
+  newestColors: readonly string[],
+): Promise<OracleResult> {
   let matched = 0;
   let wrongColor = 0;
   let found = 0;

@@ -78,20 +78,36 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   else store = new DynamoPublicStore({ client: new DynamoDBClient({ endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION }), table: cfg.PUBLIC_TABLE });
   const kafka = createKafka(cfg.KAFKA_BROKERS, log, 'intake-validate');
   const produce = (records: readonly ProducibleRecord[], total: number, pace: number | undefined, progress = true) =>
-    produceRecords({ records, total, topic: cfg.INTAKE_TOPIC, kafka, logger: log, summary: false, ...(progress ? {} : { progress: false }), ...(pace === undefined ? {} : { rate: pace }) });
+    produceRecords({
+      records,
+      total,
+      topic: cfg.INTAKE_TOPIC,
+      kafka,
+      logger: log,
+      summary: false,
+      ...(progress ? {} : { progress: false }),
+      ...(pace === undefined ? {} : { rate: pace }),
+    });
   try {
     if (carried) {
-      const probe = await probeCarriedRate({ metricsUrls: cfg.CONSUMER_METRICS_URLS, produce: (records) => produce(records, records.length, undefined, false), runDir: process.env['PLATFORM_RUN_DIR'] ?? '.local/run' });
+      const probe = await probeCarriedRate({
+        metricsUrls: cfg.CONSUMER_METRICS_URLS,
+        produce: (records) => produce(records, records.length, undefined, false),
+        runDir: process.env['PLATFORM_RUN_DIR'] ?? '.local/run',
+      });
       const leg = pacedLeg(probe, count);
       rate = leg.rate;
       runCount = leg.count;
-      const store = probe.publicStoreMicrosPerItem === undefined ? '' : `; the public store's server used ${probe.publicStoreMicrosPerItem.toFixed(0)} µs of CPU an item`;
+      const store =
+        probe.publicStoreMicrosPerItem === undefined ? '' : `; the public store's server used ${probe.publicStoreMicrosPerItem.toFixed(0)} µs of CPU an item`;
       process.stderr.write(
         `intake-validate: this machine carried ${Math.round(probe.carriedPerSecond)} records/s through the pipeline on ${cfg.PUBLIC_STORE} (${probe.records} records as fast as they went${store}); ` +
           `pacing at ${Math.round(PACED_SHARE * 100)} % of it: ${rate} records/s, ${runCount} records${runCount < count ? ` (${PACED_LEG_SECONDS} s worth, of ${count} asked)` : ''}\n`,
       );
     }
-    process.stderr.write(`intake-validate: ${runCount} records, seed ${seed}, public store ${cfg.PUBLIC_STORE}, topic ${cfg.INTAKE_TOPIC}${rate === undefined ? '' : `, ${rate} records/s`}\n`);
+    process.stderr.write(
+      `intake-validate: ${runCount} records, seed ${seed}, public store ${cfg.PUBLIC_STORE}, topic ${cfg.INTAKE_TOPIC}${rate === undefined ? '' : `, ${rate} records/s`}\n`,
+    );
     const report = await runValidation(
       {
         master,

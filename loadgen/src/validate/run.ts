@@ -3,12 +3,18 @@ import type { PublicStore } from '@clinical-ingest/consumer';
 import type { Pool } from 'pg';
 import { generateRecords } from '../generator.js';
 import type { ProducibleRecord, ProduceSummary } from '../producer.js';
-import { checkMasterAgainstOracle, checkPublicAgainstMaster, countKnownIdentities, unexpectedPublicAttributes, type OracleResult, type PublicConsistency } from './checks.js';
+import {
+  checkMasterAgainstOracle,
+  checkPublicAgainstMaster,
+  countKnownIdentities,
+  unexpectedPublicAttributes,
+  type OracleResult,
+  type PublicConsistency,
+} from './checks.js';
 import { addBuckets, parseHistogram, quantile, subtractBuckets, total, type Buckets } from './histogram.js';
 
 /** The seed's acceptance criteria (docs/architecture.md §4). */
 export const CRITERIA = Object.freeze({ produceWithinSeconds: 60, completeWithinSeconds: 5, freshnessP99Seconds: 2 });
-
 
 export interface ValidationDeps {
   readonly master: Pool;
@@ -79,7 +85,9 @@ export async function runValidation(deps: ValidationDeps, o: ValidationOptions):
   const knownBefore = await countKnownIdentities(deps.master, keyer, exp.identities);
   const baseline = await deps.publicStore.count();
   const expectedPatients = baseline + exp.distinctIdentities - knownBefore;
-  say(`${exp.distinctIdentities} distinct patients in ${o.count} records (${knownBefore} already known); public store holds ${baseline}, must reach ${expectedPatients}`);
+  say(
+    `${exp.distinctIdentities} distinct patients in ${o.count} records (${knownBefore} already known); public store holds ${baseline}, must reach ${expectedPatients}`,
+  );
 
   // 2. Produce.
   const before = await scrape(deps.metricsUrls);
@@ -106,7 +114,11 @@ export async function runValidation(deps: ValidationDeps, o: ValidationOptions):
   }
   if (!countWhilePolling || completeAt === undefined) seen = await deps.publicStore.count();
   const completeAfterSeconds = completeAt === undefined ? undefined : Math.max(0, (completeAt - lastWrite) / 1000);
-  say(completeAt === undefined ? `public store incomplete after ${waitMs / 1000} s: ${seen} of ${expectedPatients}` : `public store complete ${completeAfterSeconds!.toFixed(2)} s after the last write (holds ${seen} of ${expectedPatients})`);
+  say(
+    completeAt === undefined
+      ? `public store incomplete after ${waitMs / 1000} s: ${seen} of ${expectedPatients}`
+      : `public store complete ${completeAfterSeconds!.toFixed(2)} s after the last write (holds ${seen} of ${expectedPatients})`,
+  );
 
   // Let the in-flight batches of the consumers settle before reading the freshness histograms.
   await new Promise((r) => setTimeout(r, 500));
@@ -119,20 +131,33 @@ export async function runValidation(deps: ValidationDeps, o: ValidationOptions):
 
   const freshness = { samples: total(fresh), p50: quantile(fresh, 0.5), p99: quantile(fresh, 0.99), max: maxBound(fresh) };
   const checks = [
-    { name: `all ${o.count} records written within ${CRITERIA.produceWithinSeconds} s`, pass: produced.records === o.count && produced.seconds <= CRITERIA.produceWithinSeconds, detail: `${produced.records} in ${produced.seconds.toFixed(2)} s` },
+    {
+      name: `all ${o.count} records written within ${CRITERIA.produceWithinSeconds} s`,
+      pass: produced.records === o.count && produced.seconds <= CRITERIA.produceWithinSeconds,
+      detail: `${produced.records} in ${produced.seconds.toFixed(2)} s`,
+    },
     {
       name: `public store complete within ${CRITERIA.completeWithinSeconds} s of the last write`,
       pass: completeAfterSeconds !== undefined && completeAfterSeconds <= CRITERIA.completeWithinSeconds,
       detail: completeAfterSeconds === undefined ? `incomplete (${seen}/${expectedPatients})` : `${completeAfterSeconds.toFixed(2)} s`,
     },
     { name: 'public store holds every patient', pass: seen >= expectedPatients, detail: `${seen} of ${expectedPatients}` },
-    { name: 'master holds every patient with its newest color', pass: oracle.missing === 0 && oracle.wrongColor === 0, detail: `${oracle.matched} matched, ${oracle.wrongColor} wrong, ${oracle.missing} missing` },
+    {
+      name: 'master holds every patient with its newest color',
+      pass: oracle.missing === 0 && oracle.wrongColor === 0,
+      detail: `${oracle.matched} matched, ${oracle.wrongColor} wrong, ${oracle.missing} missing`,
+    },
     {
       name: 'public store consistent with the master',
-      pass: publicCheck.differsFromMaster === 0 && publicCheck.unknownPatients === 0 && publicCheck.runPatientsMissing === 0 && publicCheck.runPatientsWrong === 0,
+      pass:
+        publicCheck.differsFromMaster === 0 && publicCheck.unknownPatients === 0 && publicCheck.runPatientsMissing === 0 && publicCheck.runPatientsWrong === 0,
       detail: `${publicCheck.publicRows} rows; ${publicCheck.differsFromMaster} differ, ${publicCheck.unknownPatients} unknown, ${publicCheck.runPatientsMissing} of this run missing, ${publicCheck.runPatientsWrong} wrong`,
     },
-    { name: 'no PHI attribute in the public store', pass: phiAttributes.length === 0, detail: phiAttributes.length === 0 ? 'patient_id, favorite_color, rev only' : `unexpected: ${phiAttributes.join(', ')}` },
+    {
+      name: 'no PHI attribute in the public store',
+      pass: phiAttributes.length === 0,
+      detail: phiAttributes.length === 0 ? 'patient_id, favorite_color, rev only' : `unexpected: ${phiAttributes.join(', ')}`,
+    },
   ];
   const { expected: _e, ...master } = oracle;
   return {

@@ -9,14 +9,17 @@ const root = version.schema.openAPIV3Schema;
 /** Structural schema rules (apiextensions): every node has a type (or int-or-string / preserve-unknown), no type under anyOf. */
 function structuralErrors(s: JSONSchemaProps, path: string, underAnyOf = false): string[] {
   const errs: string[] = [];
-  if (!underAnyOf && s.type === undefined && s['x-kubernetes-int-or-string'] !== true && s['x-kubernetes-preserve-unknown-fields'] !== true) errs.push(`${path}: no type`);
+  if (!underAnyOf && s.type === undefined && s['x-kubernetes-int-or-string'] !== true && s['x-kubernetes-preserve-unknown-fields'] !== true)
+    errs.push(`${path}: no type`);
   if (s.type === 'object' && s.properties !== undefined && s.additionalProperties !== undefined) errs.push(`${path}: properties and additionalProperties`);
   if (s['x-kubernetes-list-type'] === 'map') {
-    for (const k of s['x-kubernetes-list-map-keys'] ?? []) if (!(s.items?.required ?? []).includes(k) && s.items?.properties?.[k]?.default === undefined) errs.push(`${path}: map key ${k} not required`);
+    for (const k of s['x-kubernetes-list-map-keys'] ?? [])
+      if (!(s.items?.required ?? []).includes(k) && s.items?.properties?.[k]?.default === undefined) errs.push(`${path}: map key ${k} not required`);
   }
   for (const [k, v] of Object.entries(s.properties ?? {})) errs.push(...structuralErrors(v, `${path}.${k}`));
   if (s.items) errs.push(...structuralErrors(s.items, `${path}[]`));
-  if (typeof s.additionalProperties === 'object') errs.push(...structuralErrors(s.additionalProperties, `${path}{}`, s.additionalProperties['x-kubernetes-int-or-string'] === true));
+  if (typeof s.additionalProperties === 'object')
+    errs.push(...structuralErrors(s.additionalProperties, `${path}{}`, s.additionalProperties['x-kubernetes-int-or-string'] === true));
   for (const a of s.anyOf ?? []) {
     if (underAnyOf) continue;
     if (a.properties || a.items) errs.push(`${path}: anyOf with structure`);

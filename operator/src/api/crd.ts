@@ -77,7 +77,10 @@ const quantity: JSONSchemaProps = {
 const condition: JSONSchemaProps = obj(
   'metav1.Condition',
   {
-    type: str('Ready, Progressing or Degraded.', { maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' }),
+    type: str('Ready, Progressing or Degraded.', {
+      maxLength: 316,
+      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+    }),
     status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
     observedGeneration: int('Generation the condition was set for.', { format: 'int64', minimum: 0 }),
     lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
@@ -96,7 +99,10 @@ function specSchema(): JSONSchemaProps {
       kafka: obj(
         'The topic and the consumer group.',
         {
-          bootstrapServers: str('Bootstrap servers, comma-separated host:port (KAFKA_BROKERS). The operator reads lag there too.', { minLength: 1, maxLength: 4096 }),
+          bootstrapServers: str('Bootstrap servers, comma-separated host:port (KAFKA_BROKERS). The operator reads lag there too.', {
+            minLength: 1,
+            maxLength: 4096,
+          }),
           topic: str('Intake topic (INTAKE_TOPIC).', KAFKA_NAME),
           consumerGroup: str('Consumer group (CONSUMER_GROUP); its committed offsets define the lag.', KAFKA_NAME),
           dlqTopic: str("Dead-letter topic (DLQ_TOPIC); the consumer's default when absent.", KAFKA_NAME),
@@ -142,7 +148,11 @@ function specSchema(): JSONSchemaProps {
             maxItems: 64,
             'x-kubernetes-list-type': 'map',
             'x-kubernetes-list-map-keys': ['name'],
-            items: obj('A variable.', { name: str('Name.', { minLength: 1, maxLength: 256, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), value: str('Value.', { maxLength: 32768 }) }, ['name', 'value']),
+            items: obj(
+              'A variable.',
+              { name: str('Name.', { minLength: 1, maxLength: 256, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), value: str('Value.', { maxLength: 32768 }) },
+              ['name', 'value'],
+            ),
           },
           serviceAccountName: str('Service account of the consumer pods (its token is not mounted).', { ...NAME, default: DEFAULTS.serviceAccountName }),
           metricsPort: int('Port of /metrics, /healthz, /readyz (METRICS_PORT).', { minimum: 1024, maximum: 65535, default: DEFAULTS.metricsPort }),
@@ -151,7 +161,13 @@ function specSchema(): JSONSchemaProps {
             maximum: 600,
             default: DEFAULTS.shutdownTimeoutSeconds,
           }),
-          imagePullSecrets: { type: 'array', description: 'Names of image pull Secrets.', maxItems: 16, 'x-kubernetes-list-type': 'set', items: str('Secret name.', NAME) },
+          imagePullSecrets: {
+            type: 'array',
+            description: 'Names of image pull Secrets.',
+            maxItems: 16,
+            'x-kubernetes-list-type': 'set',
+            items: str('Secret name.', NAME),
+          },
           nodeSelector: { type: 'object', description: 'Node selector of the consumer pods.', additionalProperties: { type: 'string' } },
         },
         ['image', 'secrets'],
@@ -161,21 +177,41 @@ function specSchema(): JSONSchemaProps {
         {
           minReplicas: int('Fewest replicas; 0 only with policy.scaleToZero.', { minimum: 0, default: DEFAULTS.minReplicas }),
           maxReplicas: int('Most replicas; the partition count caps it further.', { minimum: 1, maximum: 10000 }),
-          freshnessTargetSeconds: int('Drain the backlog within this many seconds (lag in seconds target).', { minimum: 1, maximum: 86400, default: DEFAULTS.freshnessTargetSeconds }),
+          freshnessTargetSeconds: int('Drain the backlog within this many seconds (lag in seconds target).', {
+            minimum: 1,
+            maximum: 86400,
+            default: DEFAULTS.freshnessTargetSeconds,
+          }),
           pollIntervalSeconds: int('How often lag is read and the policy run.', { minimum: 1, maximum: 300, default: DEFAULTS.pollIntervalSeconds }),
           policy: obj(
             'Policy knobs; each has a documented default.',
             {
               targetUtilization: num('Plan for this fraction of the measured per-replica rate.', { minimum: 0.1, maximum: 1, default: P.targetUtilization }),
               initialRatePerReplica: num('Records/s per replica assumed before a rate is measured.', { minimum: 1, default: P.initialRatePerReplica }),
-              rebalanceHoldSeconds: int('Hold the count this long after a change (the group rebalances).', { minimum: 0, maximum: 3600, default: P.rebalanceHoldSeconds }),
-              scaleDownStabilizationSeconds: int('Scale down only to the highest count wanted over this window.', { minimum: 0, maximum: 3600, default: P.scaleDownStabilizationSeconds }),
-              stuckPartitionSeconds: int('A partition with lag whose committed offset has not moved this long is stuck.', { minimum: 10, maximum: 86400, default: P.stuckPartitionSeconds }),
+              rebalanceHoldSeconds: int('Hold the count this long after a change (the group rebalances).', {
+                minimum: 0,
+                maximum: 3600,
+                default: P.rebalanceHoldSeconds,
+              }),
+              scaleDownStabilizationSeconds: int('Scale down only to the highest count wanted over this window.', {
+                minimum: 0,
+                maximum: 3600,
+                default: P.scaleDownStabilizationSeconds,
+              }),
+              stuckPartitionSeconds: int('A partition with lag whose committed offset has not moved this long is stuck.', {
+                minimum: 10,
+                maximum: 86400,
+                default: P.stuckPartitionSeconds,
+              }),
               trendWindowSeconds: int('Window of the lag trend estimate.', { minimum: 0, maximum: 3600, default: P.trendWindowSeconds }),
               evenSpread: bool('Prefer replica counts that split the partitions evenly.', P.evenSpread),
               scaleToZero: bool('Allow zero replicas when the topic is idle.', P.scaleToZero),
               activationLag: int('With scaleToZero: total lag above which a pipeline at zero starts.', { minimum: 0, default: P.activationLag }),
-              idleSecondsBeforeZero: int('With scaleToZero: idle this long before going to zero.', { minimum: 0, maximum: 86400, default: P.idleSecondsBeforeZero }),
+              idleSecondsBeforeZero: int('With scaleToZero: idle this long before going to zero.', {
+                minimum: 0,
+                maximum: 86400,
+                default: P.idleSecondsBeforeZero,
+              }),
             },
             [],
             { default: {} },
@@ -186,7 +222,7 @@ function specSchema(): JSONSchemaProps {
           'x-kubernetes-validations': [
             { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas', fieldPath: '.minReplicas' },
             {
-              rule: "self.minReplicas > 0 || (has(self.policy) && has(self.policy.scaleToZero) && self.policy.scaleToZero)",
+              rule: 'self.minReplicas > 0 || (has(self.policy) && has(self.policy.scaleToZero) && self.policy.scaleToZero)',
               message: 'minReplicas 0 needs policy.scaleToZero',
               fieldPath: '.minReplicas',
             },
@@ -209,10 +245,15 @@ function statusSchema(): JSONSchemaProps {
       description: 'Lag per partition.',
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['partition'],
-      items: obj('One partition.', { partition: int('Partition.', { minimum: 0 }), lag: int('Lag in records.', { format: 'int64', minimum: 0 }), stuck: { type: 'boolean', description: 'Lag that does not move.' } }, [
-        'partition',
-        'lag',
-      ]),
+      items: obj(
+        'One partition.',
+        {
+          partition: int('Partition.', { minimum: 0 }),
+          lag: int('Lag in records.', { format: 'int64', minimum: 0 }),
+          stuck: { type: 'boolean', description: 'Lag that does not move.' },
+        },
+        ['partition', 'lag'],
+      ),
     },
     ratePerReplica: str('Measured records/s per replica (decimal).'),
     replicas: int('Replicas of the consumer Deployment.', { minimum: 0 }),
@@ -222,7 +263,13 @@ function statusSchema(): JSONSchemaProps {
     lastScaleTime: str('When the decision last changed.', { format: 'date-time' }),
     lastScaleReason: str('Why it changed.', { maxLength: 1024 }),
     selector: str('Label selector of the consumer pods.'),
-    conditions: { type: 'array', description: 'Ready, Progressing, Degraded.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: condition },
+    conditions: {
+      type: 'array',
+      description: 'Ready, Progressing, Degraded.',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+      items: condition,
+    },
   });
 }
 

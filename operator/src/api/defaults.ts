@@ -1,4 +1,4 @@
-import type { IngestPipelineSpec, ResourceRequirements } from './types.js';
+import type { IngestPipelineSpec } from './types.js';
 
 /**
  * Defaults of every optional field, in one place: the CRD's schema declares the same values (the
@@ -10,7 +10,7 @@ export const DEFAULTS = Object.freeze({
   resources: Object.freeze({
     requests: Object.freeze({ cpu: '500m', memory: '256Mi' }),
     limits: Object.freeze({ memory: '512Mi' }),
-  }) as ResourceRequirements,
+  }),
   serviceAccountName: 'default',
   metricsPort: 9464, // the consumer's METRICS_PORT default
   shutdownTimeoutSeconds: 25, // the consumer's SHUTDOWN_TIMEOUT_MS default

@@ -20,7 +20,12 @@ describe('operator RBAC and APIService', () => {
     const a = externalMetricsApiService({ serviceNamespace: 'ingest-system', serviceName: 'ingest-operator', caBundle: 'Q0E=' });
     expect(a).toMatchObject({
       metadata: { name: 'v1beta1.external.metrics.k8s.io' },
-      spec: { group: 'external.metrics.k8s.io', version: 'v1beta1', service: { namespace: 'ingest-system', name: 'ingest-operator', port: 443 }, caBundle: 'Q0E=' },
+      spec: {
+        group: 'external.metrics.k8s.io',
+        version: 'v1beta1',
+        service: { namespace: 'ingest-system', name: 'ingest-operator', port: 443 },
+        caBundle: 'Q0E=',
+      },
     });
   });
 });

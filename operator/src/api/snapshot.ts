@@ -55,7 +55,14 @@ export function snapshotCrd(): CustomResourceDefinition {
     metadata: { name: SNAPSHOT_CRD_NAME, labels: { 'app.kubernetes.io/name': 'ingest-operator', 'app.kubernetes.io/part-of': 'clinical-ingest' } },
     spec: {
       group: GROUP,
-      names: { kind: SNAPSHOT_KIND, listKind: `${SNAPSHOT_KIND}List`, plural: SNAPSHOT_PLURAL, singular: 'snapshot', shortNames: ['snap'], categories: ['clinical-ingest'] },
+      names: {
+        kind: SNAPSHOT_KIND,
+        listKind: `${SNAPSHOT_KIND}List`,
+        plural: SNAPSHOT_PLURAL,
+        singular: 'snapshot',
+        shortNames: ['snap'],
+        categories: ['clinical-ingest'],
+      },
       scope: 'Namespaced',
       versions: [
         {
@@ -84,8 +91,16 @@ export function snapshotCrd(): CustomResourceDefinition {
                       description: 'A directory on a PersistentVolumeClaim of this namespace; a master export there is PHI.',
                       required: ['persistentVolumeClaim', 'path'],
                       properties: {
-                        persistentVolumeClaim: { type: 'object', required: ['claimName'], properties: { claimName: str('The claim.', { minLength: 1, maxLength: 253 }) } },
-                        path: str('A new directory, relative to the claim root.', { minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$' }),
+                        persistentVolumeClaim: {
+                          type: 'object',
+                          required: ['claimName'],
+                          properties: { claimName: str('The claim.', { minLength: 1, maxLength: 253 }) },
+                        },
+                        path: str('A new directory, relative to the claim root.', {
+                          minLength: 1,
+                          maxLength: 512,
+                          pattern: '^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$',
+                        }),
                       },
                       'x-kubernetes-validations': [{ rule: "!self.path.split('/').exists(s, s == '..')", message: 'path must stay inside the claim' }],
                     },

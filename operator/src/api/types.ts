@@ -127,7 +127,8 @@ export interface IngestPipelineSpec {
 
 /** metav1.Condition. */
 export interface Condition {
-  readonly type: ConditionType | string;
+  // The known types, and any other (string & {} keeps the known ones suggested).
+  readonly type: ConditionType | (string & {});
   readonly status: 'True' | 'False' | 'Unknown';
   readonly observedGeneration?: number;
   readonly lastTransitionTime: string;

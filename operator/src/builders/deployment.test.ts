@@ -13,7 +13,14 @@ describe('buildConsumerDeployment', () => {
   it('is named after the pipeline, in its namespace, owned by it', () => {
     expect(dep.metadata).toMatchObject({ name: 'intake-consumer', namespace: 'ingest' });
     expect(dep.metadata!.ownerReferences).toEqual([
-      { apiVersion: 'ingest.clinical.dev/v1alpha1', kind: 'IngestPipeline', name: 'intake', uid: base.metadata.uid, controller: true, blockOwnerDeletion: true },
+      {
+        apiVersion: 'ingest.clinical.dev/v1alpha1',
+        kind: 'IngestPipeline',
+        name: 'intake',
+        uid: base.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
     ]);
   });
 
@@ -69,7 +76,11 @@ describe('buildConsumerDeployment', () => {
 
   it.each([
     ['default resources', undefined, { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '512Mi' } }],
-    ['resources from the spec', { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } }, { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } }],
+    [
+      'resources from the spec',
+      { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } },
+      { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } },
+    ],
   ])('%s', (_l, resources, expected) => {
     const p = samplePipeline({ consumer: { ...base.spec.consumer, ...(resources === undefined ? {} : { resources }) } });
     expect(buildConsumerDeployment(p).spec!.template.spec!.containers[0]!.resources).toEqual(expected);
@@ -171,6 +182,8 @@ describe('buildConsumerDeployment: Kafka TLS/SASL and Redis credentials', () => 
   });
 
   it('an extra env entry may not override them', () => {
-    expect(() => buildConsumerDeployment({ ...secure, spec: { ...spec, consumer: { ...spec.consumer, env: [{ name: 'KAFKA_SASL_PASSWORD', value: 'x' }] } } })).toThrow(/may not set KAFKA_SASL_PASSWORD/);
+    expect(() =>
+      buildConsumerDeployment({ ...secure, spec: { ...spec, consumer: { ...spec.consumer, env: [{ name: 'KAFKA_SASL_PASSWORD', value: 'x' }] } } }),
+    ).toThrow(/may not set KAFKA_SASL_PASSWORD/);
   });
 });

@@ -119,7 +119,7 @@ export function buildConsumerDeployment(pipeline: IngestPipeline, opts: Deployme
     ...(consumer.configMapName === undefined ? {} : { envFrom: [{ configMapRef: { name: consumer.configMapName } }] }),
     env: consumerEnv(pipeline),
     ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
-    resources: structuredClone({ ...(consumer.resources ?? DEFAULTS.resources) }) as V1Container['resources'],
+    resources: structuredClone({ ...(consumer.resources ?? DEFAULTS.resources) }),
     startupProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
     livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
     readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
@@ -157,7 +157,12 @@ export function buildConsumerDeployment(pipeline: IngestPipeline, opts: Deployme
           ...(consumer.imagePullSecrets === undefined ? {} : { imagePullSecrets: consumer.imagePullSecrets.map((name) => ({ name })) }),
           ...(consumer.nodeSelector === undefined ? {} : { nodeSelector: { ...consumer.nodeSelector } }),
           topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels(pipeline) } },
+            {
+              maxSkew: 1,
+              topologyKey: 'kubernetes.io/hostname',
+              whenUnsatisfiable: 'ScheduleAnyway',
+              labelSelector: { matchLabels: selectorLabels(pipeline) },
+            },
           ],
           containers: [container],
           volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],

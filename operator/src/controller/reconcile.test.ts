@@ -194,7 +194,10 @@ describe('reconcile: failures', () => {
 describe('reconcile: scale to zero', () => {
   it('goes to zero when idle and back to one on lag, through the scale subresource', async () => {
     const p = pipeline();
-    kube.put({ ...p, spec: { ...p.spec, scaling: { minReplicas: 0, maxReplicas: 6, policy: { scaleToZero: true, idleSecondsBeforeZero: 60, activationLag: 10 } } } } as never);
+    kube.put({
+      ...p,
+      spec: { ...p.spec, scaling: { minReplicas: 0, maxReplicas: 6, policy: { scaleToZero: true, idleSecondsBeforeZero: 60, activationLag: 10 } } },
+    } as never);
     await r.reconcile(KEY);
     for (let i = 0; i < 10; i++) await pass();
     expect(deployment()!.spec!.replicas).toBe(0);

@@ -102,8 +102,14 @@ export class Reconciler {
     } catch (e) {
       const applyError = errMessage(e);
       log.error({ err: e }, 'apply failed');
-      const live = await this.d.kube.get<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: consumerName(pipeline) }).catch(() => undefined);
-      const written = await this.writeStatus(ref, pipeline, computeStatus({ pipeline, now, applyError, ...(lagError ? { lagError } : {}), ...(live ? { deployment: live } : {}) }));
+      const live = await this.d.kube
+        .get<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name: consumerName(pipeline) })
+        .catch(() => undefined);
+      const written = await this.writeStatus(
+        ref,
+        pipeline,
+        computeStatus({ pipeline, now, applyError, ...(lagError ? { lagError } : {}), ...(live ? { deployment: live } : {}) }),
+      );
       return { statusWritten: written, error: e instanceof Error ? e : new Error(applyError), requeueAfterMs };
     }
     // An apiserver without HPAConfigurableTolerance drops the field: the policy then clears 10 %.

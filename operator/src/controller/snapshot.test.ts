@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Snapshot } from '../api/snapshot.js';
-import { buildSparkApplication, invalidSpec, rowsFromTerminationMessage, snapshotStatusFrom, type SnapshotExportSettings, type SparkApplication } from './snapshot.js';
+import {
+  buildSparkApplication,
+  invalidSpec,
+  rowsFromTerminationMessage,
+  snapshotStatusFrom,
+  type SnapshotExportSettings,
+  type SparkApplication,
+} from './snapshot.js';
 
 const settings: SnapshotExportSettings = {
   image: 'img',
@@ -27,22 +34,33 @@ const app = (state: string | undefined, extra: Partial<NonNullable<SparkApplicat
 const NOW = '2026-12-02T00:00:00.000Z';
 
 describe('buildSparkApplication', () => {
-  it('runs the export job with the Snapshot\'s arguments, the claim mounted, the history role\'s secret, owned by the Snapshot', () => {
+  it("runs the export job with the Snapshot's arguments, the claim mounted, the history role's secret, owned by the Snapshot", () => {
     const a = buildSparkApplication(snap, settings);
-    expect(a.metadata).toMatchObject({ name: 'snapshot-daily', namespace: 'ns', ownerReferences: [{ kind: 'Snapshot', name: 'daily', uid: 'u1', controller: true }] });
+    expect(a.metadata).toMatchObject({
+      name: 'snapshot-daily',
+      namespace: 'ns',
+      ownerReferences: [{ kind: 'Snapshot', name: 'daily', uid: 'u1', controller: true }],
+    });
     expect(a.spec['arguments']).toEqual(['--as-of', '2026-12-01T00:00:00Z', '--scope', 'public', '--out', '/snapshots/a/b']);
     expect(a.spec['volumes']).toContainEqual({ name: 'destination', persistentVolumeClaim: { claimName: 'exports' } });
-    expect(a.spec['driver']).toMatchObject({ serviceAccount: 'spark-driver', envSecretKeyRefs: { SNAPSHOT_DB_PASSWORD: { name: 'pg-history-reader', key: 'password' } } });
+    expect(a.spec['driver']).toMatchObject({
+      serviceAccount: 'spark-driver',
+      envSecretKeyRefs: { SNAPSHOT_DB_PASSWORD: { name: 'pg-history-reader', key: 'password' } },
+    });
     expect(JSON.stringify(a)).not.toMatch(/ingest_reader|ingest_app/);
   });
 });
 
 describe('snapshotStatusFrom', () => {
-  it('follows the SparkApplication: Pending, Running, Succeeded with the driver\'s row count, Failed with a reason', () => {
+  it("follows the SparkApplication: Pending, Running, Succeeded with the driver's row count, Failed with a reason", () => {
     expect(snapshotStatusFrom(snap, app(undefined), undefined, NOW).phase).toBe('Pending');
     expect(snapshotStatusFrom(snap, app('SUBMITTED'), undefined, NOW).phase).toBe('Pending');
     expect(snapshotStatusFrom(snap, app('RUNNING'), undefined, NOW).phase).toBe('Running');
-    expect(snapshotStatusFrom(snap, app('COMPLETED', { terminationTime: NOW }), '{"rows": 42}', NOW)).toMatchObject({ phase: 'Succeeded', rows: 42, completionTime: NOW });
+    expect(snapshotStatusFrom(snap, app('COMPLETED', { terminationTime: NOW }), '{"rows": 42}', NOW)).toMatchObject({
+      phase: 'Succeeded',
+      rows: 42,
+      completionTime: NOW,
+    });
     expect(snapshotStatusFrom(snap, app('FAILED'), undefined, NOW)).toMatchObject({ phase: 'Failed', reason: 'ExportFailed' });
     expect(snapshotStatusFrom(snap, app('SUBMISSION_FAILED'), undefined, NOW)).toMatchObject({ phase: 'Failed', reason: 'SubmissionFailed' });
   });

@@ -73,7 +73,9 @@ export function buildSparkApplication(s: Snapshot, o: SnapshotExportSettings): S
       name: sparkApplicationName(s),
       namespace: s.metadata.namespace!,
       labels,
-      ownerReferences: [{ apiVersion: API_VERSION, kind: SNAPSHOT_KIND, name: s.metadata.name, uid: s.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: API_VERSION, kind: SNAPSHOT_KIND, name: s.metadata.name, uid: s.metadata.uid, controller: true, blockOwnerDeletion: true },
+      ],
     },
     spec: {
       type: 'Python',
@@ -128,7 +130,11 @@ const PHASES: Readonly<Record<string, SnapshotPhase>> = {
  * status never claims a result it does not have.
  */
 export function snapshotStatusFrom(s: Snapshot, app: SparkApplication | undefined, driverMessage: string | undefined, nowIso: string): SnapshotStatus {
-  const base = { sparkApplication: app?.metadata.name ?? sparkApplicationName(s), observedGeneration: s.metadata.generation ?? 1, startTime: s.status?.startTime ?? app?.status?.submissionTime ?? nowIso };
+  const base = {
+    sparkApplication: app?.metadata.name ?? sparkApplicationName(s),
+    observedGeneration: s.metadata.generation ?? 1,
+    startTime: s.status?.startTime ?? app?.status?.submissionTime ?? nowIso,
+  };
   const state = app?.status?.applicationState?.state ?? '';
   const phase = PHASES[state] ?? 'Pending';
   if (phase === 'Succeeded') {
@@ -190,7 +196,12 @@ export class SnapshotReconciler implements KeyReconciler {
       let driverMessage: string | undefined;
       const driverPod = app.status?.driverInfo?.podName;
       if (app.status?.applicationState?.state === 'COMPLETED' && driverPod) {
-        const pod = await this.kube.get<{ status?: { containerStatuses?: { state?: { terminated?: { message?: string } } }[] } } & KubeObject>({ apiVersion: 'v1', kind: 'Pod', namespace, name: driverPod });
+        const pod = await this.kube.get<{ status?: { containerStatuses?: { state?: { terminated?: { message?: string } } }[] } } & KubeObject>({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          namespace,
+          name: driverPod,
+        });
         driverMessage = pod?.status?.containerStatuses?.map((c) => c.state?.terminated?.message).find((m) => m !== undefined);
       }
       const status = snapshotStatusFrom(s, app, driverMessage, nowIso);

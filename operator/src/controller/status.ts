@@ -74,15 +74,33 @@ export function computeStatus(x: StatusInput): IngestPipelineStatus {
   else if (x.applyError) set({ type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: x.applyError });
   else if (x.lagError) set({ type: 'Degraded', status: 'True', reason: 'LagUnavailable', message: x.lagError });
   else if (decision && decision.stuckPartitions.length > 0)
-    set({ type: 'Degraded', status: 'True', reason: 'StuckPartitions', message: `partitions ${decision.stuckPartitions.join(', ')} have lag that does not move (a stalled partition: see the consumers' intake_partition_stalled and docs/operations.md)` });
+    set({
+      type: 'Degraded',
+      status: 'True',
+      reason: 'StuckPartitions',
+      message: `partitions ${decision.stuckPartitions.join(', ')} have lag that does not move (a stalled partition: see the consumers' intake_partition_stalled and docs/operations.md)`,
+    });
   else if (decision && decision.drainSeconds === undefined && decision.totalLag > 0)
-    set({ type: 'Degraded', status: 'True', reason: 'CapacityExceeded', message: `${decision.replicas} replicas at ${Math.round(decision.ratePerReplica)} rec/s each cannot keep up with ${Math.round(decision.arrivalRate)} rec/s` });
-  else set({ type: 'Degraded', status: 'False', reason: 'AsExpected', message: x.hpaToleranceIgnored ? 'the HPA ignores behavior.*.tolerance; steps are chosen to clear its 10% band' : '' });
+    set({
+      type: 'Degraded',
+      status: 'True',
+      reason: 'CapacityExceeded',
+      message: `${decision.replicas} replicas at ${Math.round(decision.ratePerReplica)} rec/s each cannot keep up with ${Math.round(decision.arrivalRate)} rec/s`,
+    });
+  else
+    set({
+      type: 'Degraded',
+      status: 'False',
+      reason: 'AsExpected',
+      message: x.hpaToleranceIgnored ? 'the HPA ignores behavior.*.tolerance; steps are chosen to clear its 10% band' : '',
+    });
 
   // Progressing: the group is moving toward the decision.
-  if (dep === undefined || desired === undefined) set({ type: 'Progressing', status: 'Unknown', reason: 'Pending', message: 'no consumer Deployment or decision yet' });
+  if (dep === undefined || desired === undefined)
+    set({ type: 'Progressing', status: 'Unknown', reason: 'Pending', message: 'no consumer Deployment or decision yet' });
   else if (replicas !== desired) set({ type: 'Progressing', status: 'True', reason: 'Scaling', message: `${replicas} → ${desired} replicas` });
-  else if (updated < (replicas ?? 0) || (ready ?? 0) < (replicas ?? 0)) set({ type: 'Progressing', status: 'True', reason: 'RollingOut', message: `${updated} updated, ${ready} ready of ${replicas}` });
+  else if (updated < (replicas ?? 0) || (ready ?? 0) < (replicas ?? 0))
+    set({ type: 'Progressing', status: 'True', reason: 'RollingOut', message: `${updated} updated, ${ready} ready of ${replicas}` });
   else set({ type: 'Progressing', status: 'False', reason: 'Stable', message: `${replicas} replicas` });
 
   // Ready: consumers in place and lag known.
@@ -121,7 +139,9 @@ export function computeStatus(x: StatusInput): IngestPipelineStatus {
     ...(ready === undefined ? {} : { readyReplicas: ready }),
     ...(desired === undefined ? {} : { desiredReplicas: desired }),
     ...(decision ? { metricValue: decision.metricValue } : prev.metricValue === undefined ? {} : { metricValue: prev.metricValue }),
-    ...(scaled ? { lastScaleTime: rfc3339(now), lastScaleReason: `${decision.reason}: ${decision.message}`.slice(0, 1024) } : pick(prev, 'lastScaleTime', 'lastScaleReason')),
+    ...(scaled
+      ? { lastScaleTime: rfc3339(now), lastScaleReason: `${decision.reason}: ${decision.message}`.slice(0, 1024) }
+      : pick(prev, 'lastScaleTime', 'lastScaleReason')),
     selector: selectorString(pipeline),
     conditions: conditions ?? [],
   };
@@ -131,7 +151,7 @@ export function computeStatus(x: StatusInput): IngestPipelineStatus {
 function pick(s: IngestPipelineStatus, ...keys: (keyof IngestPipelineStatus)[]): Partial<IngestPipelineStatus> {
   const out: Record<string, unknown> = {};
   for (const k of keys) if (s[k] !== undefined) out[k] = s[k];
-  return out as Partial<IngestPipelineStatus>;
+  return out;
 }
 
 /** Key-order-independent equality of two JSON values. */

@@ -2,16 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { IngestPipelineSpec } from '../api/types.js';
 import { validateSpec } from './validate.js';
 
-const spec = (image: string): IngestPipelineSpec =>
-  ({
-    kafka: { bootstrapServers: 'k:9092', topic: 't', consumerGroup: 'g' },
-    consumer: { image, secrets: { identityHmacSecret: { name: 'i', key: 'k' }, databaseUrl: { name: 'd', key: 'url' } } },
-    scaling: { maxReplicas: 2 },
-  }) as IngestPipelineSpec;
+const spec = (image: string): IngestPipelineSpec => ({
+  kafka: { bootstrapServers: 'k:9092', topic: 't', consumerGroup: 'g' },
+  consumer: { image, secrets: { identityHmacSecret: { name: 'i', key: 'k' }, databaseUrl: { name: 'd', key: 'url' } } },
+  scaling: { maxReplicas: 2 },
+});
 
 describe('validateSpec: the consumer images the operator runs', () => {
   const policy = { allowedImagePrefixes: ['clinical-ingest/', 'registry.example/clinical-ingest/'] };
-  it('runs the project\'s images', () => {
+  it("runs the project's images", () => {
     expect(validateSpec(spec('clinical-ingest/consumer:dev'), policy)).toEqual([]);
     expect(validateSpec(spec('registry.example/clinical-ingest/consumer:1.2'), policy)).toEqual([]);
   });

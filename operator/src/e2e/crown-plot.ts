@@ -49,7 +49,9 @@ export function plotTrace(rows: readonly TraceRow[], opts: { title: string; burs
   p.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">${esc(opts.title)}</text>`);
   if (opts.burst) {
     const bx = x(opts.burst.start);
-    p.push(`<rect x="${bx.toFixed(1)}" y="${top1}" width="${Math.max(1, x(opts.burst.end) - bx).toFixed(1)}" height="${top2 + h2 - top1}" fill="#edae49" opacity="0.15"/>`);
+    p.push(
+      `<rect x="${bx.toFixed(1)}" y="${top1}" width="${Math.max(1, x(opts.burst.end) - bx).toFixed(1)}" height="${top2 + h2 - top1}" fill="#edae49" opacity="0.15"/>`,
+    );
     p.push(`<text x="${(bx + 4).toFixed(1)}" y="${top1 + 14}" fill="#8a6400">burst</text>`);
   }
   for (const [top, h, label, max] of [
@@ -61,7 +63,10 @@ export function plotTrace(rows: readonly TraceRow[], opts: { title: string; burs
     p.push(`<text x="${left - 6}" y="${top + 4}" text-anchor="end">${Math.round(max)}</text>`);
     p.push(`<text x="${left - 6}" y="${top + h}" text-anchor="end">0</text>`);
   }
-  for (let r = 1; r < maxRep; r++) p.push(`<line x1="${left}" x2="${W - right}" y1="${y2(r).toFixed(1)}" y2="${y2(r).toFixed(1)}" stroke="#eee"/><text x="${left - 6}" y="${(y2(r) + 4).toFixed(1)}" text-anchor="end">${r}</text>`);
+  for (let r = 1; r < maxRep; r++)
+    p.push(
+      `<line x1="${left}" x2="${W - right}" y1="${y2(r).toFixed(1)}" y2="${y2(r).toFixed(1)}" stroke="#eee"/><text x="${left - 6}" y="${(y2(r) + 4).toFixed(1)}" text-anchor="end">${r}</text>`,
+    );
   const step = Math.max(10, Math.ceil((t1 - t0) / 10 / 10) * 10);
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) p.push(`<text x="${x(t).toFixed(1)}" y="${top2 + h2 + 16}" text-anchor="middle">${t}s</text>`);
   p.push(`<polyline fill="none" stroke="#d1495b" stroke-width="2" points="${line((r) => r.lag, y1, false)}"/>`);
@@ -73,9 +78,13 @@ export function plotTrace(rows: readonly TraceRow[], opts: { title: string; burs
   series.forEach(([label, color, f, dash], i) => {
     p.push(`<polyline fill="none" stroke="${color}" stroke-width="2" ${dash ? `stroke-dasharray="${dash}"` : ''} points="${line(f, y2, true)}"/>`);
     const ly = top2 + 14 + i * 18;
-    p.push(`<line x1="${W - right + 10}" x2="${W - right + 34}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2" ${dash ? `stroke-dasharray="${dash}"` : ''}/><text x="${W - right + 40}" y="${ly}">${esc(label)}</text>`);
+    p.push(
+      `<line x1="${W - right + 10}" x2="${W - right + 34}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2" ${dash ? `stroke-dasharray="${dash}"` : ''}/><text x="${W - right + 40}" y="${ly}">${esc(label)}</text>`,
+    );
   });
-  p.push(`<line x1="${W - right + 10}" x2="${W - right + 34}" y1="${top1 + 10}" y2="${top1 + 10}" stroke="#d1495b" stroke-width="2"/><text x="${W - right + 40}" y="${top1 + 14}">total lag</text>`);
+  p.push(
+    `<line x1="${W - right + 10}" x2="${W - right + 34}" y1="${top1 + 10}" y2="${top1 + 10}" stroke="#d1495b" stroke-width="2"/><text x="${W - right + 40}" y="${top1 + 14}">total lag</text>`,
+  );
   p.push(`<text x="${(W - right) / 2}" y="${H - 12}" text-anchor="middle" fill="#555">seconds since the pipeline was created</text>`);
   p.push('</svg>');
   return p.join('\n');

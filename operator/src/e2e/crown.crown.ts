@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -58,7 +58,6 @@ const CONSUMER_MAIN = join(REPO_ROOT, 'consumer', 'dist', 'main.js');
 const LOADGEN_CLI = join(REPO_ROOT, 'loadgen', 'dist', 'cli.js');
 
 let c: Cluster;
-let kafka: Kafka;
 let admin: Admin;
 let ns: string;
 let id: OperatorIdentity;
@@ -130,7 +129,8 @@ async function stopConsumer(pod: string): Promise<void> {
   clearTimeout(t);
 }
 
-const isReady = (p: V1Pod) => p.metadata?.deletionTimestamp === undefined && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
+const isReady = (p: V1Pod) =>
+  p.metadata?.deletionTimestamp === undefined && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true;
 
 /** Reconciles the consumer processes with the pipeline's Ready pods, every 500 ms, until stopped. */
 function podWatcher(): { stop(): Promise<void> } {
@@ -206,10 +206,14 @@ function sampler(t0: number, rows: TraceRow[]): { stop(): Promise<void> } {
 
 function runLoadgen(): Promise<number | null> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LOADGEN_CLI, 'produce', '--count', String(BURST_COUNT), '--rate', String(BURST_RATE), '--topic', topic, '--brokers', KAFKA_BROKERS, '--seed', '4'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
-    });
+    const child = spawn(
+      process.execPath,
+      [LOADGEN_CLI, 'produce', '--count', String(BURST_COUNT), '--rate', String(BURST_RATE), '--topic', topic, '--brokers', KAFKA_BROKERS, '--seed', '4'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' },
+      },
+    );
     const log = createWriteStream(join(LOCAL, 'e2e', ns, 'loadgen.log'));
     child.stdout.pipe(log);
     child.stderr.pipe(log);
@@ -226,7 +230,7 @@ beforeAll(async () => {
   if (!nodes.items.some((n) => n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))) {
     throw new Error('no Ready kwok node: run `scripts/k8s-testenv.sh crown-up` (make crown does)');
   }
-  ({ kafka, admin } = await connectKafka());
+  ({ admin } = await connectKafka());
   await installCrd(c);
   ns = await createNamespace(c, 'crown');
   id = await operatorIdentity(c, ns, { hpaReader: true });
@@ -268,17 +272,34 @@ describe('the crown: consumer pods on kwok nodes, each a real consumer process',
       const code = await runLoadgen();
       burst = { start, end: (Date.now() - t0) / 1000 };
       expect(code).toBe(0);
-      await eventually('the lag drained and the Deployment back at 1', async () => {
-        const last = rows.at(-1);
-        return last !== undefined && last.lag === 0 && last.deployment === 1 && last.processes === 1;
-      }, 600_000, 1000);
+      await eventually(
+        'the lag drained and the Deployment back at 1',
+        async () => {
+          const last = rows.at(-1);
+          return last !== undefined && last.lag === 0 && last.deployment === 1 && last.processes === 1;
+        },
+        600_000,
+        1000,
+      );
       await sleep(5000);
     } finally {
       await trace.stop();
       await pods.stop();
       mkdirSync(OUT, { recursive: true });
-      writeFileSync(join(OUT, 'trace.csv'), ['t_s,total_lag,desired_replicas,deployment_replicas,ready_replicas,consumer_processes', ...rows.map((r) => [r.t.toFixed(1), r.lag, r.desired, r.deployment, r.ready, r.processes].join(','))].join('\n') + '\n');
-      writeFileSync(join(OUT, 'trace.svg'), plotTrace(rows, { title: `crown: ${BURST_COUNT} records at ${BURST_RATE}/s, ${PARTITIONS} partitions, max ${MAX_REPLICAS} replicas`, ...(burst ? { burst } : {}) }));
+      writeFileSync(
+        join(OUT, 'trace.csv'),
+        [
+          't_s,total_lag,desired_replicas,deployment_replicas,ready_replicas,consumer_processes',
+          ...rows.map((r) => [r.t.toFixed(1), r.lag, r.desired, r.deployment, r.ready, r.processes].join(',')),
+        ].join('\n') + '\n',
+      );
+      writeFileSync(
+        join(OUT, 'trace.svg'),
+        plotTrace(rows, {
+          title: `crown: ${BURST_COUNT} records at ${BURST_RATE}/s, ${PARTITIONS} partitions, max ${MAX_REPLICAS} replicas`,
+          ...(burst ? { burst } : {}),
+        }),
+      );
       const peakLag = Math.max(0, ...rows.map((r) => r.lag));
       const summary = {
         burst: { count: BURST_COUNT, rate: BURST_RATE, ...burst },
@@ -291,7 +312,10 @@ describe('the crown: consumer pods on kwok nodes, each a real consumer process',
         maxDeployment: Math.max(0, ...rows.map((r) => r.deployment)),
         maxProcesses: Math.max(0, ...rows.map((r) => r.processes)),
         drainedAt: rows.find((r) => r.t > (burst?.end ?? 0) && r.lag === 0)?.t,
-        backToOneAt: rows.findLast((r) => r.deployment > 1) === undefined ? undefined : rows.find((r, i) => i > rows.findLastIndex((x) => x.deployment > 1) && r.deployment === 1)?.t,
+        backToOneAt:
+          rows.findLast((r) => r.deployment > 1) === undefined
+            ? undefined
+            : rows.find((r, i) => i > rows.findLastIndex((x) => x.deployment > 1) && r.deployment === 1)?.t,
         samples: rows.length,
       };
       writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');

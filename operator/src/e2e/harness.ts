@@ -69,7 +69,7 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
       last = e;
     }
     if (Date.now() > deadline) {
-      const why = last instanceof Error ? `: ${last.message}` : last === undefined ? '' : `: ${String(last)}`;
+      const why = last instanceof Error ? `: ${last.message}` : last === undefined ? '' : `: ${JSON.stringify(last)}`;
       throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${why}`);
     }
     await sleep(everyMs);
@@ -108,10 +108,15 @@ export async function connectCluster(): Promise<Cluster> {
   const server = kc.getCurrentCluster()?.server ?? '?';
   const core = kc.makeApiClient(CoreV1Api);
   try {
-    await eventually('/readyz', async () => (await run(KUBECTL, ['--kubeconfig', ADMIN_KUBECONFIG, 'get', '--raw', '/readyz'], { timeout: 10_000 })).stdout.trim() === 'ok', 10_000, 1000);
+    await eventually(
+      '/readyz',
+      async () => (await run(KUBECTL, ['--kubeconfig', ADMIN_KUBECONFIG, 'get', '--raw', '/readyz'], { timeout: 10_000 })).stdout.trim() === 'ok',
+      10_000,
+      1000,
+    );
   } catch (e) {
     const detail = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new Error(`the Kubernetes test control plane at ${server} is not reachable (${detail}); ${NOT_UP}`);
+    throw new Error(`the Kubernetes test control plane at ${server} is not reachable (${detail}); ${NOT_UP}`, { cause: e });
   }
   return {
     kc,
@@ -131,7 +136,10 @@ export async function kubectl(args: string[], opts: { kubeconfig?: string; input
   const full = ['--kubeconfig', opts.kubeconfig ?? ADMIN_KUBECONFIG, ...args];
   return new Promise((resolvePromise, reject) => {
     const child = execFile(KUBECTL, full, { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kubectl ${args.join(' ')} failed: ${[stderr.trim(), stdout.trim().slice(0, 500)].filter((x) => x !== '').join(' | ') || err.message}`));
+      if (err)
+        reject(
+          new Error(`kubectl ${args.join(' ')} failed: ${[stderr.trim(), stdout.trim().slice(0, 500)].filter((x) => x !== '').join(' | ') || err.message}`),
+        );
       else resolvePromise(stdout);
     });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
@@ -145,9 +153,12 @@ export async function kubectl(args: string[], opts: { kubeconfig?: string; input
  * `default`, `enum` and `x-kubernetes-*` of its schema.)
  */
 export async function applyAsAdmin<T extends KubernetesObject>(_c: Cluster, obj: T, dryRun = false): Promise<T> {
-  const out = await kubectl(['apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, ...(dryRun ? ['--dry-run=server'] : []), '-o', 'json', '-f', '-'], {
-    input: JSON.stringify(obj),
-  });
+  const out = await kubectl(
+    ['apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, ...(dryRun ? ['--dry-run=server'] : []), '-o', 'json', '-f', '-'],
+    {
+      input: JSON.stringify(obj),
+    },
+  );
   return JSON.parse(out) as T;
 }
 
@@ -156,7 +167,9 @@ export async function installCrd(c: Cluster): Promise<void> {
   await applyAsAdmin(c, ingestPipelineCrd() as unknown as KubernetesObject);
   await applyAsAdmin(c, snapshotCrd() as unknown as KubernetesObject);
   if (!existsSync(SPARK_APPLICATION_CRD)) {
-    throw new Error(`${SPARK_APPLICATION_CRD} is missing: the operator's e2e tests need the upstream CRDs of ../shared/crds beside the repository (or K8S_UPSTREAM_CRDS)`);
+    throw new Error(
+      `${SPARK_APPLICATION_CRD} is missing: the operator's e2e tests need the upstream CRDs of ../shared/crds beside the repository (or K8S_UPSTREAM_CRDS)`,
+    );
   }
   await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=operator-e2e', '-f', SPARK_APPLICATION_CRD]);
   await eventually(
@@ -189,14 +202,22 @@ export async function deleteNamespace(c: Cluster, name: string): Promise<void> {
 
 /** An admin client of the local Kafka; throws (naming `make up`) when it is not reachable. */
 export async function connectKafka(): Promise<{ kafka: Kafka; admin: Admin }> {
-  const kafka = new Kafka({ clientId: 'operator-e2e', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 2 } });
+  const kafka = new Kafka({
+    clientId: 'operator-e2e',
+    brokers: KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 2 },
+  });
   const admin = kafka.admin();
   try {
     await admin.connect();
     await admin.listTopics();
   } catch (e) {
     await admin.disconnect().catch(() => undefined);
-    throw new Error(`Kafka at ${KAFKA_BROKERS} is not reachable (${e instanceof Error ? e.message : String(e)}); start the local platform with \`make up\``);
+    throw new Error(`Kafka at ${KAFKA_BROKERS} is not reachable (${e instanceof Error ? e.message : String(e)}); start the local platform with \`make up\``, {
+      cause: e,
+    });
   }
   return { kafka, admin };
 }
@@ -248,7 +269,12 @@ export async function operatorIdentity(c: Cluster, namespace: string, opts: { hp
   const clusterObjects: KubernetesObject[] = [];
   const objs: KubernetesObject[] = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace } },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: role, labels: rbacLabels }, rules: operatorClusterRoleRules() } as KubernetesObject,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: role, labels: rbacLabels },
+      rules: operatorClusterRoleRules(),
+    } as KubernetesObject,
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -256,7 +282,12 @@ export async function operatorIdentity(c: Cluster, namespace: string, opts: { hp
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace }],
     } as KubernetesObject,
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'ingest-operator-leader-election', namespace }, rules: leaderElectionRoleRules() } as KubernetesObject,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'ingest-operator-leader-election', namespace },
+      rules: leaderElectionRoleRules(),
+    } as KubernetesObject,
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -269,7 +300,12 @@ export async function operatorIdentity(c: Cluster, namespace: string, opts: { hp
   if (opts.hpaReader === true) {
     const reader = 'ingest-operator-e2e-external-metrics-reader';
     const extra: KubernetesObject[] = [
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: reader, labels: rbacLabels }, rules: externalMetricsReaderRules() } as KubernetesObject,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: reader, labels: rbacLabels },
+        rules: externalMetricsReaderRules(),
+      } as KubernetesObject,
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRoleBinding',
@@ -343,7 +379,14 @@ export const E2E_CONSUMER_SECRETS = Object.freeze({
 /** Creates an IngestPipeline named `name` in `namespace` (with `dryRun`, only asks the apiserver). */
 export async function createPipeline(c: Cluster, namespace: string, name: string, spec: IngestPipeline['spec'], dryRun = false): Promise<IngestPipeline> {
   const body: IngestPipeline = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec };
-  return (await c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body, ...(dryRun ? { dryRun: 'All' } : {}) })) as IngestPipeline;
+  return (await c.custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL,
+    body,
+    ...(dryRun ? { dryRun: 'All' } : {}),
+  })) as IngestPipeline;
 }
 
 export interface Teardown {
@@ -357,7 +400,7 @@ export interface Teardown {
 
 /** Undoes an e2e file's setup: stop the operators, delete the namespace, the cluster objects, the topics. */
 export async function teardown(t: Teardown): Promise<void> {
-  await Promise.all((t.operators ?? []).map((o) => o?.stop()));
+  await Promise.all((t.operators ?? []).filter((o) => o !== undefined).map((o) => o.stop()));
   if (t.cluster !== undefined) {
     if (t.namespace !== undefined) await deleteNamespace(t.cluster, t.namespace);
     if (t.identity !== undefined) await deleteClusterObjects(t.cluster, t.identity.clusterObjects);
@@ -411,7 +454,10 @@ export interface OperatorTls {
  * 200. With `name`, its Lease identity is `ingest-operator-e2e-<name>` and its log
  * `operator-<name>.log` (several replicas in one namespace).
  */
-export async function startOperator(id: OperatorIdentity, opts: { tls?: OperatorTls; env?: Record<string, string>; name?: string } = {}): Promise<OperatorProcess> {
+export async function startOperator(
+  id: OperatorIdentity,
+  opts: { tls?: OperatorTls; env?: Record<string, string>; name?: string } = {},
+): Promise<OperatorProcess> {
   if (!existsSync(OPERATOR_MAIN)) throw new Error(`${OPERATOR_MAIN} is missing: run \`make build\` (make test-k8s builds first)`);
   const healthPort = await freePort();
   const logFile = join(E2E_DIR, id.namespace, opts.name === undefined ? 'operator.log' : `operator-${opts.name}.log`);
@@ -489,7 +535,7 @@ export async function startOperator(id: OperatorIdentity, opts: { tls?: Operator
     );
   } catch (e) {
     await stop();
-    throw new Error(`${e instanceof Error ? e.message : String(e)}; its log (${logFile}):\n${tail()}`);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; its log (${logFile}):\n${tail()}`, { cause: e });
   }
   return { child, healthPort, ...(opts.tls ? { metricsPort: opts.tls.port } : {}), logFile, tail, stop, kill, identity };
 }
@@ -572,8 +618,18 @@ export async function startMetricsOperator(c: Cluster, id: OperatorIdentity, env
   // The aggregator verifies the serving certificate for <service>.<namespace>.svc.
   const cert = await servingCertificate(join(LOCAL, 'e2e', ns, 'tls'), [`${METRICS_SERVICE}.${ns}.svc`, 'localhost']);
   const operator = await startOperator(id, { tls: { certFile: cert.certFile, keyFile: cert.keyFile, clientCaFile: FRONT_PROXY_CA, port }, env });
-  await applyAsAdmin(c, { apiVersion: 'v1', kind: 'Service', metadata: { name: METRICS_SERVICE, namespace: ns }, spec: { type: 'ExternalName', externalName: 'localhost' } } as KubernetesObject);
-  const apiService = externalMetricsApiService({ serviceNamespace: ns, serviceName: METRICS_SERVICE, servicePort: port, caBundle: cert.caBundle }) as unknown as KubernetesObject;
+  await applyAsAdmin(c, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: METRICS_SERVICE, namespace: ns },
+    spec: { type: 'ExternalName', externalName: 'localhost' },
+  } as KubernetesObject);
+  const apiService = externalMetricsApiService({
+    serviceNamespace: ns,
+    serviceName: METRICS_SERVICE,
+    servicePort: port,
+    caBundle: cert.caBundle,
+  }) as unknown as KubernetesObject;
   apiService.metadata!.labels = { ...apiService.metadata!.labels, 'clinical-ingest/e2e': 'true' };
   await applyAsAdmin(c, apiService);
   return operator;

@@ -1,4 +1,3 @@
-import type { V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -104,7 +103,9 @@ describe('the HPA on the operator’s external metric', () => {
         1000,
       ),
     );
-    const list = JSON.parse(await kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}`])) as { resources: { name: string }[] };
+    const list = JSON.parse(await kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}`])) as {
+      resources: { name: string }[];
+    };
     expect(list.resources.map((r) => r.name)).toContain(DESIRED_REPLICAS_METRIC);
   });
 
@@ -130,7 +131,11 @@ describe('the HPA on the operator’s external metric', () => {
         45_000,
       ),
     );
-    const raw = await kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/${DESIRED_REPLICAS_METRIC}?labelSelector=${encodeURIComponent(`${PIPELINE_LABEL}=${name}`)}`]);
+    const raw = await kubectl([
+      'get',
+      '--raw',
+      `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/${DESIRED_REPLICAS_METRIC}?labelSelector=${encodeURIComponent(`${PIPELINE_LABEL}=${name}`)}`,
+    ]);
     const list = JSON.parse(raw) as { items: { value: string; metricLabels: Record<string, string> }[] };
     expect(list.items).toHaveLength(1);
     expect(list.items[0]!.metricLabels).toEqual({ [PIPELINE_LABEL]: name });
@@ -152,12 +157,14 @@ describe('the HPA on the operator’s external metric', () => {
         1000,
       ),
     );
-    const cond = (t: string) => (hpa as V2HorizontalPodAutoscaler).status?.conditions?.find((x) => x.type === t);
+    const cond = (t: string) => hpa.status?.conditions?.find((x) => x.type === t);
     expect(cond('AbleToScale')?.status).toBe('True');
     expect(cond('ScalingActive')).toMatchObject({ status: 'True', reason: 'ValidMetricFound' });
     expect(hpa.status?.currentMetrics?.[0]?.external?.metric.name).toBe(DESIRED_REPLICAS_METRIC);
     const p = await getPipeline();
-    write(`hpa.e2e: decision ${p.status?.desiredReplicas} (metric ${p.status?.metricValue}, lag ${p.status?.lag}); HPA ${hpa.status?.currentReplicas} → ${hpa.status?.desiredReplicas} of max ${hpa.spec?.maxReplicas}; ${JSON.stringify(hpa.status?.currentMetrics)}`);
+    write(
+      `hpa.e2e: decision ${p.status?.desiredReplicas} (metric ${p.status?.metricValue}, lag ${p.status?.lag}); HPA ${hpa.status?.currentReplicas} → ${hpa.status?.desiredReplicas} of max ${hpa.spec?.maxReplicas}; ${JSON.stringify(hpa.status?.currentMetrics)}`,
+    );
     // The operator sees the HPA's write on its next pass.
     await eventually('status.replicas = the HPA’s count', async () => (await getPipeline()).status?.replicas === hpa.status?.desiredReplicas, 30_000);
   });
@@ -172,7 +179,11 @@ describe('the HPA on the operator’s external metric', () => {
     const committedAt = Date.now();
     await admin.setOffsets({ groupId: `${topic}-group`, topic, partitions: ends.map((o) => ({ partition: o.partition, offset: o.high })) });
     const metric = async () => {
-      const raw = await kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/${DESIRED_REPLICAS_METRIC}?labelSelector=${encodeURIComponent(`${PIPELINE_LABEL}=${name}`)}`]);
+      const raw = await kubectl([
+        'get',
+        '--raw',
+        `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/${DESIRED_REPLICAS_METRIC}?labelSelector=${encodeURIComponent(`${PIPELINE_LABEL}=${name}`)}`,
+      ]);
       return Number((JSON.parse(raw) as { items: { value: string }[] }).items[0]?.value);
     };
     await withLog(() => eventually('status.lag = 0', async () => (await getPipeline()).status?.lag === 0, 30_000));
@@ -189,7 +200,9 @@ describe('the HPA on the operator’s external metric', () => {
       ),
     );
     const droppedAfter = (Date.now() - committedAt) / 1000;
-    write(`hpa.e2e: lag consumed; decision ${high} → ${low.status?.desiredReplicas} after ${droppedAfter.toFixed(1)}s (stabilization ${STABILIZATION_S}s, reason ${low.status?.lastScaleReason})`);
+    write(
+      `hpa.e2e: lag consumed; decision ${high} → ${low.status?.desiredReplicas} after ${droppedAfter.toFixed(1)}s (stabilization ${STABILIZATION_S}s, reason ${low.status?.lastScaleReason})`,
+    );
     // The last high recommendation came from a poll at most one poll interval (1 s) before the
     // commit was visible; the window holds the count at least that long after it.
     expect(droppedAfter).toBeGreaterThanOrEqual(STABILIZATION_S - 2);
@@ -227,7 +240,9 @@ describe('who may read the external metrics, and what a malformed request gets',
 
   it('through the kube-apiserver: a malformed metric name is answered 400, and the server keeps serving', () =>
     withLog(async () => {
-      await expect(kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/%E0%A4`])).rejects.toThrow(/400|BadRequest|malformed/i);
+      await expect(kubectl(['get', '--raw', `/apis/${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION}/namespaces/${ns}/%E0%A4`])).rejects.toThrow(
+        /400|BadRequest|malformed/i,
+      );
       const again = JSON.parse(await kubectl(['get', '--raw', path()])) as { kind: string };
       expect(again.kind).toBe('ExternalMetricValueList');
       expect(operator!.child.exitCode).toBeNull();
@@ -251,8 +266,30 @@ describe('who may read the external metrics, and what a malformed request gets',
   it('directly: a certificate the front-proxy CA signed for another name is refused, whatever user it names', () =>
     withLog(async () => {
       const dir = mkdtempSync(join(tmpdir(), 'intruder-'));
-      execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=intruder', '-keyout', join(dir, 'k'), '-out', join(dir, 'csr')], { stdio: 'ignore' });
-      execFileSync('openssl', ['x509', '-req', '-in', join(dir, 'csr'), '-CA', join(pki, 'front-proxy-ca.crt'), '-CAkey', join(pki, 'front-proxy-ca.key'), '-CAcreateserial', '-CAserial', join(dir, 'srl'), '-days', '1', '-out', join(dir, 'crt')], { stdio: 'ignore' });
+      execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=intruder', '-keyout', join(dir, 'k'), '-out', join(dir, 'csr')], {
+        stdio: 'ignore',
+      });
+      execFileSync(
+        'openssl',
+        [
+          'x509',
+          '-req',
+          '-in',
+          join(dir, 'csr'),
+          '-CA',
+          join(pki, 'front-proxy-ca.crt'),
+          '-CAkey',
+          join(pki, 'front-proxy-ca.key'),
+          '-CAcreateserial',
+          '-CAserial',
+          join(dir, 'srl'),
+          '-days',
+          '1',
+          '-out',
+          join(dir, 'crt'),
+        ],
+        { stdio: 'ignore' },
+      );
       const r = await direct({ cert: readFileSync(join(dir, 'crt')), key: readFileSync(join(dir, 'k')) }, { 'X-Remote-User': HPA });
       expect(r.status, r.body).toBe(403);
     }));

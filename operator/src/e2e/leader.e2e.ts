@@ -66,7 +66,11 @@ async function withLogs<T>(body: () => Promise<T>): Promise<T> {
 /** What a replica has done as leader: reconciles, status writes, its leader gauge. */
 async function activity(op: OperatorProcess): Promise<{ reconciles: number; statusWrites: number; leader: number }> {
   const m = await operatorMetrics(op);
-  return { reconciles: metricSum(m, 'ingest_operator_reconcile_total'), statusWrites: metricSum(m, 'ingest_operator_status_writes_total'), leader: metricSum(m, 'ingest_operator_leader') };
+  return {
+    reconciles: metricSum(m, 'ingest_operator_reconcile_total'),
+    statusWrites: metricSum(m, 'ingest_operator_status_writes_total'),
+    leader: metricSum(m, 'ingest_operator_leader'),
+  };
 }
 
 let leader: OperatorProcess;
@@ -88,10 +92,14 @@ afterAll(() => teardown({ operators: [a, b], cluster: c, namespace: ns, identity
 describe('two operator replicas on one Lease', () => {
   it('exactly one leads; only the leader reconciles', async () => {
     await withLogs(async () => {
-      const l = await eventually('a Lease holder', async () => {
-        const l = await lease();
-        return l.holder !== '' ? l : undefined;
-      }, 30_000);
+      const l = await eventually(
+        'a Lease holder',
+        async () => {
+          const l = await lease();
+          return l.holder !== '' ? l : undefined;
+        },
+        30_000,
+      );
       expect([a!.identity, b!.identity]).toContain(l.holder);
       leader = l.holder === a!.identity ? a! : b!;
       follower = leader === a ? b! : a!;
@@ -138,7 +146,12 @@ describe('two operator replicas on one Lease', () => {
           const d = await c.apps.readNamespacedDeployment({ name: `${name}-consumer`, namespace: ns });
           const hpa = await c.autoscaling.readNamespacedHorizontalPodAutoscaler({ name: `${name}-consumer`, namespace: ns });
           const p = await getPipeline();
-          return d.spec?.template.spec?.containers[0]?.image === 'clinical-ingest/consumer:e2e-after-kill' && hpa.spec?.maxReplicas !== undefined && hpa.spec.maxReplicas <= 3 && p.status?.observedGeneration === generation;
+          return (
+            d.spec?.template.spec?.containers[0]?.image === 'clinical-ingest/consumer:e2e-after-kill' &&
+            hpa.spec?.maxReplicas !== undefined &&
+            hpa.spec.maxReplicas <= 3 &&
+            p.status?.observedGeneration === generation
+          );
         },
         30_000,
       );

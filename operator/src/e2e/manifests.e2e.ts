@@ -18,14 +18,28 @@ import { applyAsAdmin, connectCluster, eventually, installCrd, isNotFound, kubec
 
 const MANIFESTS = join(REPO_ROOT, 'cdk8s', 'dist-manifests');
 const NAMESPACE = 'clinical-ingest';
-const OUR_GROUPS = new Set(['', 'apps', 'rbac.authorization.k8s.io', 'apiregistration.k8s.io', 'networking.k8s.io', 'policy', 'batch', 'autoscaling', 'ingest.clinical.dev', 'apiextensions.k8s.io']);
+const OUR_GROUPS = new Set([
+  '',
+  'apps',
+  'rbac.authorization.k8s.io',
+  'apiregistration.k8s.io',
+  'networking.k8s.io',
+  'policy',
+  'batch',
+  'autoscaling',
+  'ingest.clinical.dev',
+  'apiextensions.k8s.io',
+]);
 
 const groupOf = (o: KubernetesObject) => (o.apiVersion?.includes('/') ? o.apiVersion.split('/')[0]! : '');
-const describeObj = (o: KubernetesObject) => `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? `${o.metadata?.generateName ?? ''}*`}`;
+const describeObj = (o: KubernetesObject) =>
+  `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? `${o.metadata?.generateName ?? ''}*`}`;
 
 function manifests(): { file: string; objects: KubernetesObject[] }[] {
   if (!existsSync(MANIFESTS)) throw new Error(`${MANIFESTS} does not exist: run \`make synth\` (make test-k8s does)`);
-  const files = readdirSync(MANIFESTS).filter((f) => f.endsWith('.k8s.yaml')).sort();
+  const files = readdirSync(MANIFESTS)
+    .filter((f) => f.endsWith('.k8s.yaml'))
+    .sort();
   if (files.length === 0) throw new Error(`no *.k8s.yaml in ${MANIFESTS}: run \`make synth\``);
   return files.map((file) => ({ file, objects: parseYaml(readFileSync(join(MANIFESTS, file), 'utf8')) as KubernetesObject[] }));
 }
@@ -72,7 +86,10 @@ beforeAll(async () => {
       upstreamGroups.add(crd.spec!.group!);
       await eventually(
         `CRD ${crd.metadata?.name} Established`,
-        async () => (await c.ext.readCustomResourceDefinition({ name: crd.metadata!.name! })).status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') === true,
+        async () =>
+          (await c.ext.readCustomResourceDefinition({ name: crd.metadata!.name! })).status?.conditions?.some(
+            (x) => x.type === 'Established' && x.status === 'True',
+          ) === true,
         30_000,
       );
     }
@@ -111,7 +128,8 @@ describe('the synthesized manifests, server-side dry run', () => {
       }
       try {
         // A template with generateName is created, not applied (make snapshot-export: kubectl create).
-        if (o.metadata?.name === undefined && o.metadata?.generateName !== undefined) await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: JSON.stringify(o) });
+        if (o.metadata?.name === undefined && o.metadata?.generateName !== undefined)
+          await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: JSON.stringify(o) });
         else await applyAsAdmin(c, o, true);
       } catch (e) {
         const msg = e instanceof Error ? e.message.replace(/^kubectl .*? failed: /, '') : String(e);
@@ -124,7 +142,11 @@ describe('the synthesized manifests, server-side dry run', () => {
   });
 
   it('the synthesized CRD is ingestPipelineCrd() (manifests are not stale)', () => {
-    const crd = all.flatMap((m) => m.objects).find((o) => o.kind === 'CustomResourceDefinition' && o.metadata?.name === ingestPipelineCrd().metadata.name) as unknown as ReturnType<typeof ingestPipelineCrd>;
+    const crd = all
+      .flatMap((m) => m.objects)
+      .find((o) => o.kind === 'CustomResourceDefinition' && o.metadata?.name === ingestPipelineCrd().metadata.name) as unknown as ReturnType<
+      typeof ingestPipelineCrd
+    >;
     expect(crd).toBeDefined();
     expect(JSON.parse(JSON.stringify(crd.spec))).toEqual(JSON.parse(JSON.stringify(ingestPipelineCrd().spec)));
   });

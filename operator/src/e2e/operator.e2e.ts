@@ -50,7 +50,7 @@ function pipeline(name: string, topic: string, scaling: Record<string, unknown> 
       },
       scaling: { minReplicas: 1, maxReplicas: 6, pollIntervalSeconds: 1, ...scaling },
     },
-  } as IngestPipeline;
+  };
 }
 
 async function getPipeline(name: string): Promise<IngestPipeline> {
@@ -192,13 +192,17 @@ describe('the operator reconciling a pipeline', () => {
     const more = [0, 10, 0, 0, 0, 2];
     await produce(kafka, topic, more);
     const expected = total + 12;
-    const p = await withLog(() => eventually(`status.lag = ${expected}`, async () => ((await getPipeline(name)).status?.lag === expected ? getPipeline(name) : undefined), 30_000));
+    const p = await withLog(() =>
+      eventually(`status.lag = ${expected}`, async () => ((await getPipeline(name)).status?.lag === expected ? getPipeline(name) : undefined), 30_000),
+    );
     expect(p.status?.partitionLag?.find((x) => x.partition === 1)?.lag).toBe(10);
     total = expected;
   });
 
   it('converges when the spec changes', async () => {
-    const patch = { spec: { consumer: { image: 'clinical-ingest/consumer:e2e-2', env: [{ name: 'E2E_MARKER', value: 'converged' }] }, scaling: { maxReplicas: 4 } } };
+    const patch = {
+      spec: { consumer: { image: 'clinical-ingest/consumer:e2e-2', env: [{ name: 'E2E_MARKER', value: 'converged' }] }, scaling: { maxReplicas: 4 } },
+    };
     await kubectl(['patch', 'ingestpipeline', name, '-n', ns, '--type=merge', '-p', JSON.stringify(patch)]);
     const generation = (await getPipeline(name)).metadata.generation!;
     expect(generation).toBeGreaterThan(1);
@@ -212,7 +216,11 @@ describe('the operator reconciling a pipeline', () => {
         30_000,
       );
       expect(dep.spec?.template.spec?.containers[0]?.env).toEqual(expect.arrayContaining([{ name: 'E2E_MARKER', value: 'converged' }]));
-      await eventually('HPA maxReplicas updated', async () => (await readHpa(`${name}-consumer`)).spec?.maxReplicas === usefulCap(RECORDS.length, 4, true), 30_000);
+      await eventually(
+        'HPA maxReplicas updated',
+        async () => (await readHpa(`${name}-consumer`)).spec?.maxReplicas === usefulCap(RECORDS.length, 4, true),
+        30_000,
+      );
       await eventually('status.observedGeneration', async () => (await getPipeline(name)).status?.observedGeneration === generation, 30_000);
     });
   });
@@ -236,9 +244,33 @@ describe('the operator reconciling a pipeline', () => {
   it('when the pipeline is deleted, the garbage collector removes its Deployment and HPA', async () => {
     await c.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name });
     await withLog(async () => {
-      await eventually('Deployment deleted', async () => readDeployment(`${name}-consumer`).then(() => false, (e: unknown) => isNotFound(e)), 60_000);
-      await eventually('HPA deleted', async () => readHpa(`${name}-consumer`).then(() => false, (e: unknown) => isNotFound(e)), 60_000);
-      await eventually('pipeline deleted', async () => getPipeline(name).then(() => false, (e: unknown) => isNotFound(e)), 30_000);
+      await eventually(
+        'Deployment deleted',
+        async () =>
+          readDeployment(`${name}-consumer`).then(
+            () => false,
+            (e: unknown) => isNotFound(e),
+          ),
+        60_000,
+      );
+      await eventually(
+        'HPA deleted',
+        async () =>
+          readHpa(`${name}-consumer`).then(
+            () => false,
+            (e: unknown) => isNotFound(e),
+          ),
+        60_000,
+      );
+      await eventually(
+        'pipeline deleted',
+        async () =>
+          getPipeline(name).then(
+            () => false,
+            (e: unknown) => isNotFound(e),
+          ),
+        30_000,
+      );
     });
   });
 });
@@ -248,10 +280,14 @@ describe('the operator when Kafka has no such topic', () => {
     const name = `missing-${suffix()}`;
     await createPipeline(pipeline(name, `operator-e2e-missing-${suffix()}`));
     const p = await withLog(() =>
-      eventually('Degraded LagUnavailable', async () => {
-        const p = await getPipeline(name);
-        return condition(p, 'Degraded')?.reason === 'LagUnavailable' ? p : undefined;
-      }, 45_000),
+      eventually(
+        'Degraded LagUnavailable',
+        async () => {
+          const p = await getPipeline(name);
+          return condition(p, 'Degraded')?.reason === 'LagUnavailable' ? p : undefined;
+        },
+        45_000,
+      ),
     );
     expect(condition(p, 'Degraded')?.status).toBe('True');
     expect(condition(p, 'Degraded')?.message).toMatch(/cannot read offsets/);
@@ -264,7 +300,8 @@ describe("the operator's identity", () => {
   it('is least privilege: it may not delete, read secrets, or act outside its namespace', async () => {
     const as = `system:serviceaccount:${ns}:${id.serviceAccount}`;
     // `kubectl auth can-i` exits 1 when the answer is no.
-    const can = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, '--as', as]).catch((e: Error) => (/\bno\b/.test(e.message) ? 'no' : e.message))).trim();
+    const can = async (...args: string[]) =>
+      (await kubectl(['auth', 'can-i', ...args, '--as', as]).catch((e: Error) => (/\bno\b/.test(e.message) ? 'no' : e.message))).trim();
     expect(await can('patch', 'deployments', '-n', ns)).toBe('yes');
     expect(await can('delete', 'deployments', '-n', ns)).toMatch(/no/);
     expect(await can('get', 'secrets', '-n', ns)).toMatch(/no/);

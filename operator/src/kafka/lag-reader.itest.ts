@@ -48,7 +48,14 @@ describe('KafkaLagReader on a real broker', () => {
   });
 
   it('log end minus the committed offset, per partition', async () => {
-    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '2' }, { partition: 1, offset: '3' }] });
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [
+        { partition: 0, offset: '2' },
+        { partition: 1, offset: '3' },
+      ],
+    });
     const offsets = await reader.read(brokers, topic, group);
     expect(offsets).toEqual([
       { partition: 0, logEndOffset: 5, committedOffset: 2 },

@@ -28,7 +28,10 @@ export class KafkaLagReader implements LagReader {
     if (a === undefined) {
       const kafka = new Kafka({
         clientId: this.opts.clientId ?? 'ingest-operator',
-        brokers: bootstrapServers.split(',').map((b) => b.trim()).filter((b) => b.length > 0),
+        brokers: bootstrapServers
+          .split(',')
+          .map((b) => b.trim())
+          .filter((b) => b.length > 0),
         requestTimeout: this.opts.requestTimeoutMs ?? 5000,
         connectionTimeout: 3000,
         retry: { retries: 2 },
@@ -62,7 +65,9 @@ export class KafkaLagReader implements LagReader {
       const a = this.admins.get(bootstrapServers);
       this.admins.delete(bootstrapServers);
       a?.then((x) => x.disconnect()).catch(() => undefined);
-      throw new OperatorError('KAFKA_LAG', `cannot read offsets of topic ${topic} for group ${group}: ${e instanceof Error ? e.message : String(e)}`, true, { cause: e });
+      throw new OperatorError('KAFKA_LAG', `cannot read offsets of topic ${topic} for group ${group}: ${e instanceof Error ? e.message : String(e)}`, true, {
+        cause: e,
+      });
     }
   }
 

@@ -30,7 +30,11 @@ export class SubjectAccessReviewAuthorizer implements MetricsAuthorizer {
       body: {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SubjectAccessReview',
-        spec: { user: user.name, groups: [...user.groups], resourceAttributes: { group: EXTERNAL_METRICS_GROUP, version: EXTERNAL_METRICS_VERSION, resource: metric, namespace, verb: 'get' } },
+        spec: {
+          user: user.name,
+          groups: [...user.groups],
+          resourceAttributes: { group: EXTERNAL_METRICS_GROUP, version: EXTERNAL_METRICS_VERSION, resource: metric, namespace, verb: 'get' },
+        },
       },
     });
     const allowed = review.status?.allowed === true;

@@ -1,4 +1,4 @@
-import { ApiException, AppsV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { SNAPSHOT_KIND, SNAPSHOT_PLURAL } from '../api/snapshot.js';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/types.js';
 import { OperatorError, type KubeClient, type KubeObject, type ObjectRef } from '../controller/ports.js';
@@ -31,7 +31,10 @@ export class KubeApiClient implements KubeClient {
   private readonly custom: CustomObjectsApi;
   private readonly apps: AppsV1Api;
 
-  constructor(kc: KubeConfig, private readonly fieldManager = FIELD_MANAGER) {
+  constructor(
+    kc: KubeConfig,
+    private readonly fieldManager = FIELD_MANAGER,
+  ) {
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.apps = kc.makeApiClient(AppsV1Api);
@@ -49,8 +52,8 @@ export class KubeApiClient implements KubeClient {
 
   async apply<T extends KubeObject>(obj: T): Promise<T> {
     try {
-      const out = await this.objects.patch(obj as unknown as KubernetesObject, undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply);
-      return out as unknown as T;
+      const out = await this.objects.patch(obj, undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply);
+      return out;
     } catch (e) {
       throw wrap('apply', { kind: obj.kind, name: (obj.metadata as { name?: string } | undefined)?.name }, e);
     }

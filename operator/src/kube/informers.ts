@@ -44,12 +44,17 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
     () =>
       (ns === undefined
         ? custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })
-        : custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as Promise<KubernetesListObject<IngestPipeline & KubernetesObject>>,
+        : custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as Promise<
+        KubernetesListObject<IngestPipeline & KubernetesObject>
+      >,
   );
   const deployments = makeInformer(
     kc,
     `/apis/apps/v1${base}/deployments`,
-    () => (ns === undefined ? apps.listDeploymentForAllNamespaces({ labelSelector: OWNED }) : apps.listNamespacedDeployment({ namespace: ns, labelSelector: OWNED })) as Promise<KubernetesListObject<KubernetesObject>>,
+    () =>
+      (ns === undefined
+        ? apps.listDeploymentForAllNamespaces({ labelSelector: OWNED })
+        : apps.listNamespacedDeployment({ namespace: ns, labelSelector: OWNED })) as Promise<KubernetesListObject<KubernetesObject>>,
     OWNED,
   );
   const hpas = makeInformer(
@@ -87,7 +92,7 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
       }, RESTART_MS).unref();
     });
   };
-  wire('ingestpipelines', pipelines as never, pipelineKey);
+  wire('ingestpipelines', pipelines, pipelineKey);
   wire('deployments', deployments, ownerKey);
   wire('horizontalpodautoscalers', hpas, ownerKey);
   await Promise.all([pipelines.start(), deployments.start(), hpas.start()]);
@@ -95,7 +100,7 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
 
   return {
     pipelines: {
-      list: (namespace: string) => pipelines.list(namespace) as IngestPipeline[],
+      list: (namespace: string) => pipelines.list(namespace),
       keys: () => pipelines.list().map(pipelineKey),
     },
     synced: () => synced.size === 3,
@@ -123,9 +128,16 @@ export async function startSnapshotInformers(kc: KubeConfig, namespace: string, 
   const list = (group: string, version: string, plural: string, labelSelector?: string) => () =>
     (ns === undefined
       ? custom.listClusterCustomObject({ group, version, plural, ...(labelSelector ? { labelSelector } : {}) })
-      : custom.listNamespacedCustomObject({ group, version, namespace: ns, plural, ...(labelSelector ? { labelSelector } : {}) })) as Promise<KubernetesListObject<KubernetesObject>>;
+      : custom.listNamespacedCustomObject({ group, version, namespace: ns, plural, ...(labelSelector ? { labelSelector } : {}) })) as Promise<
+      KubernetesListObject<KubernetesObject>
+    >;
   const snapshots = makeInformer(kc, `/apis/${GROUP}/${VERSION}${base}/${SNAPSHOT_PLURAL}`, list(GROUP, VERSION, SNAPSHOT_PLURAL));
-  const apps = makeInformer(kc, `/apis/sparkoperator.k8s.io/v1beta2${base}/sparkapplications`, list('sparkoperator.k8s.io', 'v1beta2', 'sparkapplications', OWNED), OWNED);
+  const apps = makeInformer(
+    kc,
+    `/apis/sparkoperator.k8s.io/v1beta2${base}/sparkapplications`,
+    list('sparkoperator.k8s.io', 'v1beta2', 'sparkapplications', OWNED),
+    OWNED,
+  );
   const synced = new Set<string>();
   let stopped = false;
   const key = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;

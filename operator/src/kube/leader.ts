@@ -105,7 +105,13 @@ export class LeaderElector {
       return false;
     }
     const me = this.opts.identity;
-    const fresh: LeaseRecord = { holderIdentity: me, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
+    const fresh: LeaseRecord = {
+      holderIdentity: me,
+      leaseDurationSeconds: Math.ceil(this.durationMs / 1000),
+      acquireTime: microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: 0,
+    };
     if (current === undefined) {
       try {
         this.remember(await this.store.create(fresh), now);

@@ -46,7 +46,9 @@ export class KubeLeaseStore implements LeaseStore {
 
   async get(): Promise<LeaseRecord | undefined> {
     try {
-      return this.toRecord((await this.api.read({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace } })) as LeaseObject);
+      return this.toRecord(
+        await this.api.read<LeaseObject>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace } }),
+      );
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -55,7 +57,7 @@ export class KubeLeaseStore implements LeaseStore {
 
   async create(r: LeaseRecord): Promise<LeaseRecord> {
     try {
-      return this.toRecord((await this.api.create(this.toObject(r))) as LeaseObject);
+      return this.toRecord(await this.api.create<LeaseObject>(this.toObject(r)));
     } catch (e) {
       if (isConflict(e)) throw new LeaseConflict();
       throw e;
@@ -64,7 +66,7 @@ export class KubeLeaseStore implements LeaseStore {
 
   async update(r: LeaseRecord): Promise<LeaseRecord> {
     try {
-      return this.toRecord((await this.api.replace(this.toObject(r))) as LeaseObject);
+      return this.toRecord(await this.api.replace<LeaseObject>(this.toObject(r)));
     } catch (e) {
       if (isConflict(e)) throw new LeaseConflict();
       throw e;

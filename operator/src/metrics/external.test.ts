@@ -20,7 +20,10 @@ const source: PipelineSource = { list: (ns) => pipelines[ns] ?? [] };
 const NOW = new Date('2026-01-01T00:00:00.123Z');
 const get = (url: string, method = 'GET') => {
   const r = handleExternalMetrics({ method, url }, source, NOW);
-  return { status: r.status, body: JSON.parse(r.body) as Record<string, unknown> & { items?: { metricName: string; value: string; metricLabels: Record<string, string> }[] } };
+  return {
+    status: r.status,
+    body: JSON.parse(r.body) as Record<string, unknown> & { items?: { metricName: string; value: string; metricLabels: Record<string, string> }[] },
+  };
 };
 const BASE = '/apis/external.metrics.k8s.io/v1beta1';
 
@@ -41,9 +44,25 @@ describe('external metrics API', () => {
   it.each([
     ['the HPA’s selector: one pipeline, its metric value', 'ingestpipeline-desired-replicas', 'ingest.clinical.dev/pipeline=intake', [['intake', '6']]],
     ['the metric value past the tolerance band, not the decision', 'ingestpipeline-desired-replicas', 'ingest.clinical.dev/pipeline==edge', [['edge', '14']]],
-    ['raw lag for people', 'ingestpipeline-lag', 'ingest.clinical.dev/pipeline in (intake,edge)', [['intake', '1234'], ['edge', '5']]],
+    [
+      'raw lag for people',
+      'ingestpipeline-lag',
+      'ingest.clinical.dev/pipeline in (intake,edge)',
+      [
+        ['intake', '1234'],
+        ['edge', '5'],
+      ],
+    ],
     ['lag in seconds, by a label of the pipeline', 'ingestpipeline-lag-seconds', 'team=a', [['intake', '3']]],
-    ['no selector: every pipeline with a value', 'ingestpipeline-lag', '', [['intake', '1234'], ['edge', '5']]],
+    [
+      'no selector: every pipeline with a value',
+      'ingestpipeline-lag',
+      '',
+      [
+        ['intake', '1234'],
+        ['edge', '5'],
+      ],
+    ],
     ['set-based: notin and !', 'ingestpipeline-lag', 'team notin (b),!missing', [['intake', '1234']]],
     ['no match: an empty list', 'ingestpipeline-lag', 'ingest.clinical.dev/pipeline=nope', []],
   ])('%s', (_l, metric, selector, expected) => {

@@ -38,15 +38,18 @@ export function parseSelector(s: string | undefined | null): Requirement[] {
   if (s === undefined || s === null || s.trim() === '') return [];
   return split(s).map((part) => {
     let m = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`).exec(part);
-    if (m) return { op: m[2] === '!=' ? 'neq' : 'eq', key: m[1]!, value: m[3]! } as Requirement;
+    if (m) return { op: m[2] === '!=' ? 'neq' : 'eq', key: m[1]!, value: m[3]! };
     m = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`).exec(part);
     if (m) {
-      const values = m[3]!.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+      const values = m[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0);
       if (!values.every((v) => new RegExp(`^${VALUE}$`).test(v))) throw new SelectorError(`invalid value in "${part}"`);
-      return { op: m[2] as 'in' | 'notin', key: m[1]!, values } as Requirement;
+      return { op: m[2] as 'in' | 'notin', key: m[1]!, values };
     }
     m = new RegExp(`^(!?)\\s*(${KEY})$`).exec(part);
-    if (m) return { op: m[1] === '!' ? 'notexists' : 'exists', key: m[2]! } as Requirement;
+    if (m) return { op: m[1] === '!' ? 'notexists' : 'exists', key: m[2]! };
     throw new SelectorError(`invalid label selector requirement "${part}"`);
   });
 }

@@ -7,7 +7,16 @@ const opts = { clientCaFile: '/ca.crt', allowedNames: ['front-proxy-client'] };
 
 describe('authenticate (request-header authentication, as the aggregation layer expects)', () => {
   it('takes the user and groups the front proxy names', () => {
-    expect(authenticate(proxy, { 'x-remote-user': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'x-remote-group': ['system:serviceaccounts', 'system:authenticated'] }, opts)).toEqual({
+    expect(
+      authenticate(
+        proxy,
+        {
+          'x-remote-user': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
+          'x-remote-group': ['system:serviceaccounts', 'system:authenticated'],
+        },
+        opts,
+      ),
+    ).toEqual({
       name: 'system:serviceaccount:kube-system:horizontal-pod-autoscaler',
       groups: ['system:serviceaccounts', 'system:authenticated'],
     });
@@ -17,8 +26,11 @@ describe('authenticate (request-header authentication, as the aggregation layer 
     expect(authenticate({}, { 'x-remote-user': 'admin' }, opts)).toMatchObject({ status: 401 });
     expect(authenticate(proxy, {}, opts)).toMatchObject({ status: 401 });
   });
-  it('accepts any name the CA signed when no names are listed (kube-apiserver\'s reading of an empty list)', () => {
-    expect(authenticate({ subject: { CN: 'other' } }, { 'x-remote-user': 'u' }, { clientCaFile: '/ca.crt', allowedNames: [] })).toEqual({ name: 'u', groups: [] });
+  it("accepts any name the CA signed when no names are listed (kube-apiserver's reading of an empty list)", () => {
+    expect(authenticate({ subject: { CN: 'other' } }, { 'x-remote-user': 'u' }, { clientCaFile: '/ca.crt', allowedNames: [] })).toEqual({
+      name: 'u',
+      groups: [],
+    });
   });
 });
 
@@ -31,7 +43,9 @@ describe('routeMetricsRequest', () => {
     }
   });
   it('names the namespace and metric of a metric request, for the authorizer', () => {
-    expect(routeMetricsRequest({ method: 'GET', url: '/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/ingestpipeline-desired-replicas?labelSelector=a%3Db' })).toEqual({
+    expect(
+      routeMetricsRequest({ method: 'GET', url: '/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/ingestpipeline-desired-replicas?labelSelector=a%3Db' }),
+    ).toEqual({
       kind: 'metric',
       namespace: 'ns',
       metric: 'ingestpipeline-desired-replicas',

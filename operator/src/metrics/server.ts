@@ -53,7 +53,8 @@ export function authenticate(
     const cn = cert?.subject?.CN;
     const name = Array.isArray(cn) ? cn[0] : cn;
     if (name === undefined) return failure(401, 'Unauthorized', 'a client certificate is required');
-    if ((opts.allowedNames ?? []).length > 0 && !opts.allowedNames!.includes(name)) return failure(403, 'Forbidden', 'this client certificate may not proxy requests');
+    if ((opts.allowedNames ?? []).length > 0 && !opts.allowedNames!.includes(name))
+      return failure(403, 'Forbidden', 'this client certificate may not proxy requests');
   }
   const user = headers[USER_HEADER];
   const name = Array.isArray(user) ? user[0] : user;
@@ -77,7 +78,11 @@ export function startExternalMetricsServer(opts: MetricsServerOptions, source: P
     if ('status' in who) return who;
     const route = routeMetricsRequest({ method, url });
     if (route.kind === 'metric' && opts.authorizer && !(await opts.authorizer.allowed(who, route.namespace, route.metric))) {
-      return failure(403, 'Forbidden', `${who.name} may not get ${route.metric} in ${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION} of namespace ${route.namespace}`);
+      return failure(
+        403,
+        'Forbidden',
+        `${who.name} may not get ${route.metric} in ${EXTERNAL_METRICS_GROUP}/${EXTERNAL_METRICS_VERSION} of namespace ${route.namespace}`,
+      );
     }
     return handleExternalMetrics({ method, url }, source, new Date());
   };

@@ -84,7 +84,8 @@ describe('sizing on drain time', () => {
 
 describe('requirement: never above the partition count', () => {
   const cases: [number, number, boolean][] = [];
-  for (const P of [1, 2, 3, 5, 6, 7, 12, 24, 30, 100]) for (const max of [P - 1, P, 2 * P, 1000]) for (const even of [true, false]) if (max >= 1) cases.push([P, max, even]);
+  for (const P of [1, 2, 3, 5, 6, 7, 12, 24, 30, 100])
+    for (const max of [P - 1, P, 2 * P, 1000]) for (const even of [true, false]) if (max >= 1) cases.push([P, max, even]);
   it.each(cases)('P=%i maxReplicas=%i evenSpread=%s, overwhelming lag', (P, max, even) => {
     const d = sized(P, 500, 1e7, 1, { maxReplicas: max, evenSpread: even });
     expect(d.replicas).toBeLessThanOrEqual(Math.min(P, max));
@@ -305,7 +306,8 @@ describe('requirement: a partition whose lag does not move neither drives the co
     const r = runner(cfg());
     const feed = new OffsetFeed(6);
     let replicas = 2;
-    for (let t = 0; t < 300; t += 10) replicas = r.step(feed.advance(10, 200, t >= 60 ? [Infinity, Infinity, 0, Infinity, Infinity, Infinity] : Infinity).observe(replicas)).replicas;
+    for (let t = 0; t < 300; t += 10)
+      replicas = r.step(feed.advance(10, 200, t >= 60 ? [Infinity, Infinity, 0, Infinity, Infinity, Infinity] : Infinity).observe(replicas)).replicas;
     expect(replicas).toBe(2);
     const d = r.step(feed.advance(10, 200, [Infinity, Infinity, 1000, Infinity, Infinity, Infinity]).observe(replicas));
     expect(d.stuckPartitions).toEqual([]);

@@ -182,8 +182,24 @@ export function decide(cfg: PolicyConfig, obs: Observation, prev: PolicyState | 
 
   if (P === 0) {
     const replicas = Math.max(floor, Math.min(current, cfg.maxReplicas));
-    const state = nextState(prev, { history, decision: replicas, changedAt: replicas !== current ? now : prev?.lastChangeAt, replicasChangedAt, movement, recommendations: prev?.recommendations ?? [], rate: prev?.ratePerReplica ?? cfg.initialRatePerReplica, idleSince: undefined });
-    return result('NoPartitions', 'the topic has no partitions (missing?)', replicas, replicas, current, state, { P, lags, totalLag, stuck, arrival: 0, drain: undefined });
+    const state = nextState(prev, {
+      history,
+      decision: replicas,
+      changedAt: replicas !== current ? now : prev?.lastChangeAt,
+      replicasChangedAt,
+      movement,
+      recommendations: prev?.recommendations ?? [],
+      rate: prev?.ratePerReplica ?? cfg.initialRatePerReplica,
+      idleSince: undefined,
+    });
+    return result('NoPartitions', 'the topic has no partitions (missing?)', replicas, replicas, current, state, {
+      P,
+      lags,
+      totalLag,
+      stuck,
+      arrival: 0,
+      drain: undefined,
+    });
   }
 
   // Arrival and consumption rates over the window, per partition.
@@ -248,15 +264,54 @@ export function decide(cfg: PolicyConfig, obs: Observation, prev: PolicyState | 
   if (zeroAllowed) {
     if (current === 0) {
       const replicas = totalLag > cfg.activationLag ? Math.max(1, recommended) : 0;
-      const state = nextState(prev, { history, decision: replicas, changedAt: replicas !== 0 ? now : prev?.lastChangeAt, replicasChangedAt, movement, recommendations: [{ at: now, replicas }], rate, idleSince });
+      const state = nextState(prev, {
+        history,
+        decision: replicas,
+        changedAt: replicas !== 0 ? now : prev?.lastChangeAt,
+        replicasChangedAt,
+        movement,
+        recommendations: [{ at: now, replicas }],
+        rate,
+        idleSince,
+      });
       const drain = drainSeconds(lags, isStuck, parts, replicas, P, rate, arrivalRate);
       return replicas > 0
-        ? result('Activate', `lag ${totalLag} above the activation threshold ${cfg.activationLag}`, replicas, recommended, current, state, { P, lags, totalLag, stuck, arrival: arrivalRate, drain })
-        : result('Idle', `lag ${totalLag} at or below the activation threshold ${cfg.activationLag}`, 0, 0, current, state, { P, lags, totalLag, stuck, arrival: arrivalRate, drain });
+        ? result('Activate', `lag ${totalLag} above the activation threshold ${cfg.activationLag}`, replicas, recommended, current, state, {
+            P,
+            lags,
+            totalLag,
+            stuck,
+            arrival: arrivalRate,
+            drain,
+          })
+        : result('Idle', `lag ${totalLag} at or below the activation threshold ${cfg.activationLag}`, 0, 0, current, state, {
+            P,
+            lags,
+            totalLag,
+            stuck,
+            arrival: arrivalRate,
+            drain,
+          });
     }
     if (idleSince !== undefined && now - idleSince >= cfg.idleSecondsBeforeZero * 1000) {
-      const state = nextState(prev, { history, decision: 0, changedAt: now, replicasChangedAt, movement, recommendations: [{ at: now, replicas: 0 }], rate, idleSince });
-      return result('ScaleToZero', `no lag and no arrivals for ${cfg.idleSecondsBeforeZero}s`, 0, 0, current, state, { P, lags, totalLag, stuck, arrival: 0, drain: 0 });
+      const state = nextState(prev, {
+        history,
+        decision: 0,
+        changedAt: now,
+        replicasChangedAt,
+        movement,
+        recommendations: [{ at: now, replicas: 0 }],
+        rate,
+        idleSince,
+      });
+      return result('ScaleToZero', `no lag and no arrivals for ${cfg.idleSecondsBeforeZero}s`, 0, 0, current, state, {
+        P,
+        lags,
+        totalLag,
+        stuck,
+        arrival: 0,
+        drain: 0,
+      });
     }
     recommended = Math.max(1, recommended);
   }
@@ -321,17 +376,38 @@ export function decide(cfg: PolicyConfig, obs: Observation, prev: PolicyState | 
     message =
       reason === 'Steady'
         ? `${target} replicas meet the demand`
-        : `${current} → ${target}: demand ${Math.round(total)} rec/s at ${Math.round(rate)} rec/s per replica, lag ${totalLag}` + (stuck.length > 0 ? `, stuck partitions ${stuck.join(',')}` : '');
+        : `${current} → ${target}: demand ${Math.round(total)} rec/s at ${Math.round(rate)} rec/s per replica, lag ${totalLag}` +
+          (stuck.length > 0 ? `, stuck partitions ${stuck.join(',')}` : '');
   }
-  const state = nextState(prev, { history, decision: target, changedAt: target !== current ? now : prev?.lastChangeAt, replicasChangedAt, movement, recommendations, rate, idleSince });
+  const state = nextState(prev, {
+    history,
+    decision: target,
+    changedAt: target !== current ? now : prev?.lastChangeAt,
+    replicasChangedAt,
+    movement,
+    recommendations,
+    rate,
+    idleSince,
+  });
   const drain = drainSeconds(lags, isStuck, parts, target, P, rate, arrivalRate);
   // A step up to the cap inside the tolerance band: publish past the band; the HPA clamps to the cap.
-  const metricValue = tol > 0 && target === cap && target > obs.replicas && obs.replicas > 0 && target <= obs.replicas * (1 + tol) ? Math.floor(obs.replicas * (1 + tol)) + 1 : target;
+  const metricValue =
+    tol > 0 && target === cap && target > obs.replicas && obs.replicas > 0 && target <= obs.replicas * (1 + tol)
+      ? Math.floor(obs.replicas * (1 + tol)) + 1
+      : target;
   return result(reason, message, target, recommended, current, state, { P, lags, totalLag, stuck, arrival: arrivalRate, drain, metricValue });
 }
 
 /** Estimated seconds to drain the moving partitions' lag with `replicas` consumers at `rate`. */
-function drainSeconds(lags: number[], isStuck: (p: number) => boolean, parts: PartitionOffsets[], replicas: number, P: number, rate: number, arrival: number): number | undefined {
+function drainSeconds(
+  lags: number[],
+  isStuck: (p: number) => boolean,
+  parts: PartitionOffsets[],
+  replicas: number,
+  P: number,
+  rate: number,
+  arrival: number,
+): number | undefined {
   const lag = lags.reduce((a, l, i) => a + (isStuck(parts[i]!.partition) ? 0 : l), 0);
   if (lag === 0) return 0;
   const net = Math.min(replicas, P) * rate - arrival;
@@ -350,7 +426,8 @@ function risingTrend(history: readonly Observation[], parts: PartitionOffsets[],
   const midAt = (first.at + last.at) / 2;
   const mid = history.reduce((best, h) => (Math.abs(h.at - midAt) < Math.abs(best.at - midAt) ? h : best), first);
   if (mid.at <= first.at || mid.at >= last.at) return 1;
-  const sum = (o: Observation) => o.partitions.reduce((a, p) => a + (isStuck(p.partition) || !parts.some((q) => q.partition === p.partition) ? 0 : p.logEndOffset), 0);
+  const sum = (o: Observation) =>
+    o.partitions.reduce((a, p) => a + (isStuck(p.partition) || !parts.some((q) => q.partition === p.partition) ? 0 : p.logEndOffset), 0);
   const older = (sum(mid) - sum(first)) / ((mid.at - first.at) / 1000);
   const newer = (sum(last) - sum(mid)) / ((last.at - mid.at) / 1000);
   if (!(older > 0) || newer <= older) return 1;

@@ -40,7 +40,7 @@ describe('HPA model (External metric, AverageValue)', () => {
     expect(h.sync(0, 13, 1, 11)).toBe(12);
   });
 
-  it("our behaviour: any step in one sync, no stabilization, zero tolerance", () => {
+  it('our behaviour: any step in one sync, no stabilization, zero tolerance', () => {
     const h = new HpaModel({ minReplicas: 1, maxReplicas: 24, ...operatorBehavior(24, 0) });
     expect(h.sync(0, 24, 1, 1)).toBe(24);
     expect(h.sync(15, 23, 1, 24)).toBe(23);

@@ -48,7 +48,8 @@ export class KedaKafkaScaler {
     let total = 0;
     for (const p of partitions) {
       let lag: number;
-      if (p.committedOffset < 0) lag = 1; // offsetResetPolicy latest, scaleToZeroOnInvalidOffset false
+      if (p.committedOffset < 0)
+        lag = 1; // offsetResetPolicy latest, scaleToZeroOnInvalidOffset false
       else {
         lag = p.logEndOffset - p.committedOffset;
         if (this.opts.excludePersistentLag) {

@@ -71,4 +71,11 @@ const notes = verdicts(results, SCALERS[0]!.name)
   .join('\n');
 process.stdout.write(header + table + '\n' + notes + '\n\n' + `plots: ${join(out, '*.svg')}\n`);
 writeFileSync(join(out, 'results.md'), header + table + '\n' + notes + '\n');
-writeFileSync(join(out, 'results.json'), JSON.stringify(results.map(({ series: _s, ...r }) => r), null, 2) + '\n');
+writeFileSync(
+  join(out, 'results.json'),
+  JSON.stringify(
+    results.map(({ series: _s, ...r }) => r),
+    null,
+    2,
+  ) + '\n',
+);

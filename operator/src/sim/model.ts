@@ -35,7 +35,6 @@ interface Pod {
   ready: boolean;
 }
 
-
 export class TopicModel {
   readonly logEnd: number[];
   /** Committed offsets as the group reports them (one step behind consumption). */
@@ -53,7 +52,10 @@ export class TopicModel {
   statsFrom = Number.NEGATIVE_INFINITY;
   rebalances = 0;
 
-  constructor(readonly p: ModelParams, initialReplicas: number) {
+  constructor(
+    readonly p: ModelParams,
+    initialReplicas: number,
+  ) {
     this.logEnd = new Array<number>(p.partitions).fill(0);
     this.committed = new Array<number>(p.partitions).fill(0);
     this.consumed = new Array<number>(p.partitions).fill(0);

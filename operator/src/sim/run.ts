@@ -101,7 +101,12 @@ export function runOne(profile: Profile, scaler: ScalerSpec, sim: SimParams = DE
     const tol = scaler.hpaTolerance ?? 0;
     // The operator's HPA: maxReplicas is the policy's cap (the builder does the same).
     const cap = Math.min(sim.maxReplicas, P);
-    hpa = new HpaModel({ minReplicas: sim.minReplicas, maxReplicas: cap, ...operatorBehavior(cap, tol > 0 ? undefined : 0), clusterTolerance: tol > 0 ? tol : 0.1 });
+    hpa = new HpaModel({
+      minReplicas: sim.minReplicas,
+      maxReplicas: cap,
+      ...operatorBehavior(cap, tol > 0 ? undefined : 0),
+      clusterTolerance: tol > 0 ? tol : 0.1,
+    });
     target = 1;
     let state: PolicyState | undefined;
     let published = initial;

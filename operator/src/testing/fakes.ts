@@ -1,7 +1,11 @@
 import type { Clock, KubeClient, KubeObject, LagReader, ObjectRef } from '../controller/ports.js';
 import type { PartitionOffsets } from '../policy/policy.js';
 
-type Obj = KubeObject & { metadata: { name: string; namespace: string; generation?: number; uid?: string; [k: string]: unknown }; spec?: unknown; status?: unknown };
+type Obj = KubeObject & {
+  metadata: { name: string; namespace: string; generation?: number; uid?: string; [k: string]: unknown };
+  spec?: unknown;
+  status?: unknown;
+};
 
 const keyOf = (kind: string, ns: string, name: string) => `${kind}/${ns}/${name}`;
 
@@ -59,7 +63,12 @@ export class FakeKube implements KubeClient {
     const spec = { ...(live.spec as object), ...(o.spec as object) } as Record<string, unknown>;
     if (o.kind === 'Deployment' && (o.spec as { replicas?: number }).replicas === undefined) spec['replicas'] = (live.spec as { replicas?: number }).replicas;
     const changed = JSON.stringify(spec) !== JSON.stringify(live.spec);
-    const next: Obj = { ...o, metadata: { ...live.metadata, ...o.metadata, generation: (live.metadata.generation ?? 1) + (changed ? 1 : 0) }, spec, ...(live.status === undefined ? {} : { status: live.status }) };
+    const next: Obj = {
+      ...o,
+      metadata: { ...live.metadata, ...o.metadata, generation: (live.metadata.generation ?? 1) + (changed ? 1 : 0) },
+      spec,
+      ...(live.status === undefined ? {} : { status: live.status }),
+    };
     this.objects.set(key, next);
     return structuredClone(next) as unknown as T;
   }
