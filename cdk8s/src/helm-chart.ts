@@ -25,8 +25,8 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 
 /** The operator chart's objects as cdk8s synthesizes them with the default settings. */
 export function operatorObjects(): { objects: Obj[]; namespace: string; values: ChartValues } {
-  delete process.env['IMAGE_REGISTRY'];
-  delete process.env['IMAGE_TAG'];
+  // The chart's defaults are the settings' defaults (images: clinical-ingest/*:dev), whatever the
+  // environment says: values.yaml changes them.
   const settings = defaultSettings();
   const p = buildPlatform(new App({ outdir: '/nonexistent' }), settings);
   const objects = p.operator.toJson() as Obj[];

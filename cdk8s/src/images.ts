@@ -26,15 +26,15 @@ export const PROJECT_IMAGES = {
 export type ProjectImage = keyof typeof PROJECT_IMAGES;
 
 export interface ImageOptions {
-  /** @default process.env.IMAGE_REGISTRY ?? 'clinical-ingest' */
-  readonly registry?: string;
-  /** @default process.env.IMAGE_TAG ?? 'dev' */
-  readonly tag?: string;
+  /** @default 'clinical-ingest' (IMAGE_REGISTRY at `make synth` and `make kind-up`) */
+  readonly registry?: string | undefined;
+  /** @default 'dev' (IMAGE_TAG) */
+  readonly tag?: string | undefined;
 }
 
 export function projectImage(image: ProjectImage, opts: ImageOptions = {}): string {
-  const registry = opts.registry ?? process.env['IMAGE_REGISTRY'] ?? 'clinical-ingest';
-  const tag = opts.tag ?? process.env['IMAGE_TAG'] ?? 'dev';
+  const registry = opts.registry ?? 'clinical-ingest';
+  const tag = opts.tag ?? 'dev';
   return `${registry}/${PROJECT_IMAGES[image].name}:${tag}`;
 }
 
@@ -75,7 +75,9 @@ export function buildList(opts: ImageOptions = {}): string[] {
 }
 
 function main(): void {
-  for (const line of buildList()) process.stdout.write(`${line}\n`);
+  // The edge: the environment is read here, and nowhere in the library above.
+  for (const line of buildList({ registry: process.env['IMAGE_REGISTRY'] || undefined, tag: process.env['IMAGE_TAG'] || undefined }))
+    process.stdout.write(`${line}\n`);
 }
 
 const script = process.argv[1];

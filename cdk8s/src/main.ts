@@ -12,7 +12,7 @@ import { settingsFromEnvironment } from './settings.js';
 
 const outdir = process.env['CDK8S_OUTDIR'] ?? 'dist-manifests';
 rmSync(outdir, { recursive: true, force: true });
-const settings = settingsFromEnvironment();
+const settings = settingsFromEnvironment(process.env);
 const app = new App({ outdir });
 buildPlatform(app, settings);
 app.synth();

@@ -10,14 +10,13 @@ export const MIGRATIONS_DIR = resolve(REPO_ROOT, 'db', 'migrations');
 
 /**
  * The upstream CRDs (Strimzi, CloudNativePG, spark-operator) the tests validate against: the
- * workspace's `shared/crds`, beside the repository (`../shared/crds`), or `$CRDS_DIR`.
+ * workspace's `shared/crds`, beside the repository (`../shared/crds`), or the folder given.
  */
-export function crdsDir(): string {
-  const dir = process.env['CRDS_DIR'] ?? resolve(REPO_ROOT, '..', 'shared', 'crds');
+export function crdsDir(dir = resolve(REPO_ROOT, '..', 'shared', 'crds')): string {
   if (!existsSync(dir)) {
     throw new Error(
       `upstream CRDs not found at ${dir}: the schema tests need ../shared/crds (Strimzi 1.2.0, CloudNativePG 1.30.0, ` +
-        'spark-operator 2.5.2) beside the repository, or CRDS_DIR pointing at a copy; they never pass without them',
+        'spark-operator 2.5.2) beside the repository; they never pass without them',
     );
   }
   return dir;

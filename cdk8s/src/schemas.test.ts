@@ -33,14 +33,7 @@ const find = (kind: string, name?: string): KubeObject => {
 
 describe('the upstream CRDs', () => {
   it('are required: without ../shared/crds the schema tests fail, naming the folder', () => {
-    const saved = process.env['CRDS_DIR'];
-    process.env['CRDS_DIR'] = '/nonexistent/shared/crds';
-    try {
-      expect(() => crdsDir()).toThrow(/upstream CRDs not found at \/nonexistent\/shared\/crds.*never pass without them/);
-    } finally {
-      if (saved === undefined) delete process.env['CRDS_DIR'];
-      else process.env['CRDS_DIR'] = saved;
-    }
+    expect(() => crdsDir('/nonexistent/shared/crds')).toThrow(/upstream CRDs not found at \/nonexistent\/shared\/crds.*never pass without them/);
   });
 
   it('are read from ../shared/crds (Strimzi kafka.strimzi.io/v1, CloudNativePG v1, spark-operator v1beta2)', () => {

@@ -15,8 +15,8 @@ import { buildPlatform } from './charts.js';
 import { deployTimeObjects, secretPlan, type GeneratedSecret, type SecretPlanContext } from './lib/secrets.js';
 import { settingsFromEnvironment } from './settings.js';
 
-export function planContext(): SecretPlanContext & { readonly operatorName: string } {
-  const settings = settingsFromEnvironment();
+export function planContext(env: Readonly<Record<string, string | undefined>>): SecretPlanContext & { readonly operatorName: string } {
+  const settings = settingsFromEnvironment(env);
   const p = buildPlatform(new App({ outdir: '/nonexistent' }), settings);
   return {
     namespace: settings.namespace,
@@ -33,7 +33,7 @@ export function planContext(): SecretPlanContext & { readonly operatorName: stri
  * A self-signed serving certificate (P-256, 825 days) for `<service>.<namespace>.svc`, from openssl;
  * key and certificate come back on stdout, never in a file.
  */
-export function selfSignedCertificate(service: string, namespace: string, openssl = process.env['OPENSSL'] ?? 'openssl'): { crt: string; key: string } {
+export function selfSignedCertificate(service: string, namespace: string, openssl = 'openssl'): { crt: string; key: string } {
   const dns = [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
   const out = execFileSync(
     openssl,
@@ -84,7 +84,7 @@ export function secretManifest(s: GeneratedSecret, namespace: string, random: ()
 function main(): number {
   const kubectl = process.env['KUBECTL'] ?? 'kubectl';
   const dryRun = process.argv.includes('--dry-run');
-  const ctx = planContext();
+  const ctx = planContext(process.env);
   const random = () => randomBytes(32).toString('hex');
   for (const s of secretPlan(ctx)) {
     if (dryRun) {
@@ -111,7 +111,7 @@ function main(): number {
   const tlsExists = spawnSync(kubectl, ['get', 'secret', d.tlsSecret.name, '-n', ctx.namespace, '-o', 'name'], { stdio: 'ignore' }).status === 0;
   if (tlsExists) process.stdout.write(`secret ${d.tlsSecret.name}: exists, kept\n`);
   else {
-    const { crt, key } = selfSignedCertificate(d.tlsSecret.serviceName, ctx.namespace);
+    const { crt, key } = selfSignedCertificate(d.tlsSecret.serviceName, ctx.namespace, process.env['OPENSSL'] ?? 'openssl');
     const secret = {
       apiVersion: 'v1',
       kind: 'Secret',

@@ -7,7 +7,7 @@
  */
 import { LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
 import { consumerConfigShape } from '@clinical-ingest/consumer';
-import { projectImage } from './images.js';
+import { projectImage, type ImageOptions } from './images.js';
 
 /** The default of one of the consumer's variables, from its own config shape. */
 function consumerDefault<K extends keyof typeof consumerConfigShape>(key: K): string {
@@ -133,7 +133,7 @@ export type PlatformOverrides = {
 /** The NodePort kind-config.yaml maps to the host's 127.0.0.1:28000 (K8S_PUBLIC_STORE_NODEPORT=30800). */
 export const DEV_PUBLIC_STORE_NODEPORT = 30800;
 
-export function defaultSettings(overrides: PlatformOverrides = {}): PlatformSettings {
+export function defaultSettings(overrides: PlatformOverrides = {}, images: ImageOptions = {}): PlatformSettings {
   const partitions = overrides.kafka?.partitions ?? 6;
   const kafka: KafkaSettings = {
     clusterName: 'intake',
@@ -163,21 +163,21 @@ export function defaultSettings(overrides: PlatformOverrides = {}): PlatformSett
     redis: { name: 'redis', storageSize: '1Gi', maxMemory: '256mb', ...overrides.redis },
     publicStore: {
       name: 'public-store',
-      image: projectImage('publicStore'),
+      image: projectImage('publicStore', images),
       port: 8000,
       table: LOCAL_DEFAULTS.PUBLIC_TABLE,
       nodePort: 0,
       ...overrides.publicStore,
     },
     consumer: {
-      image: projectImage('consumer'),
+      image: projectImage('consumer', images),
       minReplicas: 1,
       maxReplicas: kafka.partitions,
       metricsPort: Number(consumerDefault('METRICS_PORT')),
       ...overrides.consumer,
     },
-    operatorImage: overrides.operatorImage ?? projectImage('operator'),
-    loadTest: { image: projectImage('loadgen'), count: 100_000, waitSeconds: 300, ...overrides.loadTest },
+    operatorImage: overrides.operatorImage ?? projectImage('operator', images),
+    loadTest: { image: projectImage('loadgen', images), count: 100_000, waitSeconds: 300, ...overrides.loadTest },
     apiServerCidrs: overrides.apiServerCidrs ?? ['172.18.0.0/16'],
   };
 }
@@ -202,25 +202,28 @@ function positiveInt(name: string, text: string | undefined): number | undefined
 }
 
 /**
- * Settings from the environment `make synth` runs in: PARTITIONS and TOPIC_RETENTION_MS (as for the
- * local platform), K8S_NAMESPACE, LOADTEST_COUNT, PUBLIC_STORE_IMAGE, K8S_DYNAMODB_ENDPOINT (an external
+ * Settings from the environment `make synth` runs in (main.ts passes process.env): PARTITIONS and
+ * TOPIC_RETENTION_MS (as for the local platform), IMAGE_REGISTRY and IMAGE_TAG, K8S_NAMESPACE, LOADTEST_COUNT, PUBLIC_STORE_IMAGE, K8S_DYNAMODB_ENDPOINT (an external
  * DynamoDB-API endpoint instead of the in-cluster store), K8S_PUBLIC_STORE_NODEPORT (a NodePort for
  * the in-cluster store, for development: DEV_PUBLIC_STORE_NODEPORT is what kind-config.yaml maps).
  */
-export function settingsFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): PlatformSettings {
+export function settingsFromEnvironment(env: Readonly<Record<string, string | undefined>>): PlatformSettings {
   const partitions = positiveInt('PARTITIONS', env['PARTITIONS']);
   const retentionMs = positiveInt('TOPIC_RETENTION_MS', env['TOPIC_RETENTION_MS']);
   const count = positiveInt('LOADTEST_COUNT', env['LOADTEST_COUNT']);
   const namespace = env['K8S_NAMESPACE'];
-  return defaultSettings({
-    ...(namespace !== undefined && namespace !== '' ? { namespace } : {}),
-    kafka: { ...(partitions !== undefined ? { partitions } : {}), ...(retentionMs !== undefined ? { retentionMs } : {}) },
-    publicStore: {
-      ...(env['PUBLIC_STORE_IMAGE'] ? { image: env['PUBLIC_STORE_IMAGE'] } : {}),
-      ...(env['K8S_DYNAMODB_ENDPOINT'] ? { externalEndpoint: env['K8S_DYNAMODB_ENDPOINT'] } : {}),
-      ...(env['K8S_PUBLIC_STORE_NODEPORT'] ? { nodePort: positiveInt('K8S_PUBLIC_STORE_NODEPORT', env['K8S_PUBLIC_STORE_NODEPORT'])! } : {}),
+  return defaultSettings(
+    {
+      ...(namespace !== undefined && namespace !== '' ? { namespace } : {}),
+      kafka: { ...(partitions !== undefined ? { partitions } : {}), ...(retentionMs !== undefined ? { retentionMs } : {}) },
+      publicStore: {
+        ...(env['PUBLIC_STORE_IMAGE'] ? { image: env['PUBLIC_STORE_IMAGE'] } : {}),
+        ...(env['K8S_DYNAMODB_ENDPOINT'] ? { externalEndpoint: env['K8S_DYNAMODB_ENDPOINT'] } : {}),
+        ...(env['K8S_PUBLIC_STORE_NODEPORT'] ? { nodePort: positiveInt('K8S_PUBLIC_STORE_NODEPORT', env['K8S_PUBLIC_STORE_NODEPORT'])! } : {}),
+      },
+      loadTest: count !== undefined ? { count } : {},
+      ...(env['K8S_API_SERVER_CIDRS'] ? { apiServerCidrs: cidrList('K8S_API_SERVER_CIDRS', env['K8S_API_SERVER_CIDRS']) } : {}),
     },
-    loadTest: count !== undefined ? { count } : {},
-    ...(env['K8S_API_SERVER_CIDRS'] ? { apiServerCidrs: cidrList('K8S_API_SERVER_CIDRS', env['K8S_API_SERVER_CIDRS']) } : {}),
-  });
+    { registry: env['IMAGE_REGISTRY'] || undefined, tag: env['IMAGE_TAG'] || undefined },
+  );
 }

@@ -25,3 +25,20 @@ describe('consumer configuration', () => {
     expect(() => parseConsumerConfig({ ...base, PG_STATEMENT_TIMEOUT_MS: '0' })).toThrow(/PG_STATEMENT_TIMEOUT_MS/);
   });
 });
+
+describe('configuration parsed once, at the edge', () => {
+  it('a rule across settings stops start-up, naming the variables, before any client exists', () => {
+    expect(() => parseConsumerConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'intake-consumer' })).toThrow(
+      /KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=scram-sha-512/,
+    );
+    expect(
+      parseConsumerConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).KAFKA_SASL_USERNAME,
+    ).toBe('u');
+  });
+
+  it('LOG_LEVEL is a setting like the others: parsed, checked, named when wrong', () => {
+    expect(parseConsumerConfig(base).LOG_LEVEL).toBe('info');
+    expect(parseConsumerConfig({ ...base, LOG_LEVEL: 'debug' }).LOG_LEVEL).toBe('debug');
+    expect(() => parseConsumerConfig({ ...base, LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
+});

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
+import { checkKafkaSecurity, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, logShape } from '@clinical-ingest/intake-core';
 import { z } from 'zod';
 
 /**
@@ -14,6 +14,7 @@ export const consumerConfigShape = {
   KAFKA_CLIENT_ID: env.string(`intake-consumer-${hostname()}-${process.pid}`),
   /** TLS and SASL to the brokers (KAFKA_SASL_MECHANISM, …; none locally): see intake-core kafka.ts. */
   ...kafkaSecurityShape,
+  ...logShape,
   /** Kafka session timeout: how long a silent member keeps its partitions. */
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000), // thirty seconds
   /**
@@ -69,8 +70,8 @@ export const consumerConfigShape = {
 
 export type ConsumerConfig = ReturnType<typeof parseConsumerConfig>;
 
-export function parseConsumerConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env) {
-  return loadConfig(consumerConfigShape, source);
+export function parseConsumerConfig(source: Readonly<Record<string, string | undefined>>) {
+  return checkKafkaSecurity(loadConfig(consumerConfigShape, source));
 }
 
 /** node-postgres pool options with the configured bounds (client side slightly above the server's). */

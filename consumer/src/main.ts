@@ -17,8 +17,9 @@ import { buildPublicStore } from './public-store-factory.js';
 
 /** The only place real clients are built. */
 async function main(): Promise<void> {
-  const log = createLogger('consumer');
-  const cfg = parseConsumerConfig();
+  // The environment, parsed once, before any client exists: a bad setting stops here, named.
+  const cfg = parseConsumerConfig(process.env);
+  const log = createLogger('consumer', { level: cfg.LOG_LEVEL });
   const metrics = new ConsumerMetrics();
 
   const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.PG_POOL_SIZE, application_name: 'intake-consumer', ...pgPoolOptions(cfg) });

@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createKafkaClient, createLogger, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
+import {
+  checkKafkaSecurity,
+  createKafkaClient,
+  createLogger,
+  env,
+  kafkaSecurityShape,
+  LOCAL_DEFAULTS,
+  loadConfig,
+  logShape,
+} from '@clinical-ingest/intake-core';
 import { Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { chunkByBytes, DLQ_MAX_SEND_BYTES } from './adapters/kafka-dead-letters.js';
@@ -24,6 +33,7 @@ const configShape = {
   INTAKE_TOPIC: env.string(LOCAL_DEFAULTS.INTAKE_TOPIC),
   DATABASE_URL: env.string(LOCAL_DEFAULTS.DATABASE_URL),
   ...kafkaSecurityShape,
+  ...logShape,
 };
 
 /** A wrong argument: said plainly on stderr (it holds only what the user typed). */
@@ -62,8 +72,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: not a positive integer: ${values.limit}`);
   const from = instant('from', values.from);
   const to = instant('to', values.to);
-  const cfg = loadConfig(configShape, process.env);
-  const log = createLogger('replay');
+  const cfg = checkKafkaSecurity(loadConfig(configShape, process.env));
+  const log = createLogger('replay', { level: cfg.LOG_LEVEL });
 
   const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 1, application_name: 'intake-replay' });
   const kafka = createKafkaClient({ clientId: 'intake-replay', brokers: cfg.KAFKA_BROKERS, logger: log, security: cfg });

@@ -41,6 +41,11 @@ export const env = {
   enum: <T extends [string, ...string[]]>(values: T, def: T[number]) => z.enum(values).default(def as never),
 };
 
+/** LOG_LEVEL, as every process parses it (passed to createLogger as `level`). */
+export const logShape = {
+  LOG_LEVEL: env.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+};
+
 /** Shared connection settings, with the local platform's ports as defaults (see scripts/platform.sh). */
 export const LOCAL_DEFAULTS = Object.freeze({
   KAFKA_BROKERS: '127.0.0.1:19092',

@@ -25,8 +25,22 @@ export const kafkaSecurityShape = {
 
 export type KafkaSecurityConfig = Readonly<z.infer<z.ZodObject<typeof kafkaSecurityShape>>>;
 
-export function parseKafkaSecurity(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): KafkaSecurityConfig {
-  return loadConfig(kafkaSecurityShape, source);
+export function parseKafkaSecurity(source: Readonly<Record<string, string | undefined>>): KafkaSecurityConfig {
+  return checkKafkaSecurity(loadConfig(kafkaSecurityShape, source));
+}
+
+/**
+ * The rule across the settings (SASL needs a username and a password): every parser of a shape
+ * that includes kafkaSecurityShape runs it, so that a bad setting stops start-up before any
+ * client connects. Returns its argument.
+ */
+export function checkKafkaSecurity<T extends KafkaSecurityConfig>(cfg: T): T {
+  if (cfg.KAFKA_SASL_MECHANISM !== 'none' && (cfg.KAFKA_SASL_USERNAME === undefined || cfg.KAFKA_SASL_PASSWORD === undefined)) {
+    throw new ConfigError(
+      `invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=${cfg.KAFKA_SASL_MECHANISM}`,
+    );
+  }
+  return cfg;
 }
 
 /** The `ssl` and `sasl` parts of a kafkajs configuration. */
@@ -49,7 +63,7 @@ export interface KafkaClientOptions {
   readonly clientId: string;
   readonly brokers: readonly string[];
   readonly logger: Logger;
-  /** @default parsed from process.env */
+  /** TLS and SASL, parsed by the caller (`parseKafkaSecurity`). @default none: plaintext, no SASL */
   readonly security?: KafkaSecurityConfig;
 }
 
@@ -61,7 +75,7 @@ export function createKafkaClient(o: KafkaClientOptions): Kafka {
     brokers: [...o.brokers],
     logLevel: o.logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.WARN,
     logCreator: kafkaLogCreator(o.logger),
-    ...kafkaSecurity(o.security ?? parseKafkaSecurity()),
+    ...(o.security === undefined ? {} : kafkaSecurity(o.security)),
   });
 }
 

@@ -22,12 +22,15 @@ export const PHI_FIELDS = [
 
 export const REDACT_PATHS = PHI_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
 
-/** A pino logger with PHI redaction; `destination` defaults to stdout. */
+/**
+ * A pino logger with PHI redaction; `destination` defaults to stdout. The level is the caller's
+ * (`options.level`, from its parsed LOG_LEVEL: see `logShape`), `info` if none.
+ */
 export function createLogger(name: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const settings: LoggerOptions = {
     // `service`, not pino's `name`: "name" is a patient field and is redacted wherever it appears.
     base: { service: name, pid: process.pid },
-    level: process.env['LOG_LEVEL'] ?? 'info',
+    level: 'info',
     redact: { paths: REDACT_PATHS, censor: '[PHI]' },
     // Errors are logged by code and message only: a cause may quote a query parameter.
     serializers: { err: serializeError },

@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '@clinical-ingest/intake-core';
+import { createLogger, loadConfig, logShape, parseKafkaSecurity } from '@clinical-ingest/intake-core';
 import { parseCommand, parseProduceArgs, PRODUCE_USAGE, USAGE, UsageError, type CommandName, type Environment } from './args.js';
 import { RecordGenerator } from './generator.js';
 import { createKafka, produceRecords } from './producer.js';
@@ -25,6 +25,9 @@ async function produceCommand(args: readonly string[], environment: Environment)
     process.stdout.write(PRODUCE_USAGE);
     return 0;
   }
+  // Parsed here, before anything connects: a bad setting stops the command naming its variable.
+  const security = parseKafkaSecurity(environment);
+  const { LOG_LEVEL } = loadConfig(logShape, environment);
   const o = parsed.options;
   const seed = o.seed ?? randomInt(0, 2 ** 31);
   const generator = new RecordGenerator({
@@ -52,12 +55,12 @@ async function produceCommand(args: readonly string[], environment: Environment)
   process.on('SIGTERM', onSignal);
   try {
     // Logs to stderr: stdout carries only the summary.
-    const logger = createLogger('intake-loadgen', {}, process.stderr);
+    const logger = createLogger('intake-loadgen', { level: LOG_LEVEL }, process.stderr);
     const summary = await produceRecords({
       records: generator,
       total: o.count,
       topic: o.topic,
-      kafka: createKafka(o.brokers, logger),
+      kafka: createKafka(o.brokers, logger, 'intake-loadgen', security),
       batchSize: o.batchSize,
       inFlight: o.inFlight,
       ...(o.rate === undefined ? {} : { rate: o.rate }),

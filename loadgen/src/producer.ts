@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import { createKafkaClient, createLogger, type Logger } from '@clinical-ingest/intake-core';
+import { createKafkaClient, createLogger, type KafkaSecurityConfig, type Logger } from '@clinical-ingest/intake-core';
 import { Partitioners, type CompressionTypes, type Kafka, type Message, type ProducerConfig, type Producer } from 'kafkajs';
 import type { GeneratedRecord } from './generator.js';
 
@@ -84,9 +84,9 @@ export const PRODUCER_CONFIG: ProducerConfig = Object.freeze({
   allowAutoTopicCreation: false,
 });
 
-/** A Kafka client for the producer (TLS and SASL from the environment, see intake-core's kafka.ts). */
-export function createKafka(brokers: readonly string[], logger: Logger, clientId = 'intake-loadgen'): Kafka {
-  return createKafkaClient({ clientId, brokers, logger });
+/** A Kafka client for the producer (TLS and SASL as the caller parsed them: intake-core's kafka.ts). */
+export function createKafka(brokers: readonly string[], logger: Logger, clientId = 'intake-loadgen', security?: KafkaSecurityConfig): Kafka {
+  return createKafkaClient({ clientId, brokers, logger, ...(security === undefined ? {} : { security }) });
 }
 
 export async function produceRecords(options: ProduceOptions): Promise<ProduceSummary> {

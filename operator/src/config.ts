@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, env, kafkaSecurityShape, loadConfig } from '@clinical-ingest/intake-core';
+import { checkKafkaSecurity, ConfigError, env, kafkaSecurityShape, loadConfig, logShape } from '@clinical-ingest/intake-core';
 import { z } from 'zod';
 
 /**
@@ -37,6 +37,7 @@ export const operatorConfigShape = {
   KAFKA_CLIENT_ID: env.string('ingest-operator'),
   /** TLS and SASL to the brokers (the operator's KafkaUser reads offsets): see intake-core kafka.ts. */
   ...kafkaSecurityShape,
+  ...logShape,
   /** Image prefixes an IngestPipeline's consumers may run (comma-separated; empty: any). */
   ALLOWED_IMAGE_PREFIXES: env.list('clinical-ingest/'),
   /** Snapshots (docs/architecture.md §7): the Snapshot controller and the SparkApplications it creates. */
@@ -60,8 +61,8 @@ export const operatorConfigShape = {
 
 export type OperatorConfig = ReturnType<typeof parseOperatorConfig>;
 
-export function parseOperatorConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env) {
-  const cfg = loadConfig(operatorConfigShape, source);
+export function parseOperatorConfig(source: Readonly<Record<string, string | undefined>>) {
+  const cfg = checkKafkaSecurity(loadConfig(operatorConfigShape, source));
   if (!(cfg.LEASE_DURATION_SECONDS > cfg.RENEW_DEADLINE_SECONDS && cfg.RENEW_DEADLINE_SECONDS > cfg.RETRY_PERIOD_SECONDS)) {
     throw new ConfigError('invalid configuration: LEASE_DURATION_SECONDS > RENEW_DEADLINE_SECONDS > RETRY_PERIOD_SECONDS must hold');
   }

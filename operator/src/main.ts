@@ -22,10 +22,10 @@ import { KubeLeaseStore } from './kube/lease-store.js';
 import { startExternalMetricsServer } from './metrics/server.js';
 import { OperatorMetrics, startHealthServer } from './observability.js';
 
-const log = createLogger('ingest-operator');
-
 async function main(): Promise<void> {
+  // The environment, parsed once, before any client exists: a bad setting stops here, named.
   const cfg = parseOperatorConfig(process.env);
+  const log = createLogger('ingest-operator', { level: cfg.LOG_LEVEL });
   const kc = new KubeConfig();
   kc.loadFromDefault();
 
@@ -133,6 +133,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log.fatal({ err }, 'operator failed to start');
+  createLogger('ingest-operator').fatal({ err }, 'operator failed to start');
   process.exit(1);
 });

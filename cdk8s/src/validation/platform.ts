@@ -36,9 +36,6 @@ export interface Synthesized {
 }
 
 export function synthesize(overrides: PlatformOverrides = {}): Synthesized {
-  // Image names come from the environment at synth time; the tests pin the defaults.
-  delete process.env['IMAGE_REGISTRY'];
-  delete process.env['IMAGE_TAG'];
   const settings = defaultSettings(overrides);
   const app = Testing.app();
   const platform = buildPlatform(app, settings);

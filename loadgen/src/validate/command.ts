@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoPublicStore, PgPublicStore, type PublicStore } from '@clinical-ingest/consumer';
-import { createLogger, env, LOCAL_DEFAULTS, loadConfig } from '@clinical-ingest/intake-core';
+import { checkKafkaSecurity, createLogger, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, logShape } from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import { z } from 'zod';
 import { createKafka, produceRecords, type ProducibleRecord } from '../producer.js';
@@ -36,6 +36,8 @@ const shape = {
   PUBLIC_TABLE: env.string(LOCAL_DEFAULTS.PUBLIC_TABLE),
   IDENTITY_HMAC_SECRET: z.string().min(32, 'IDENTITY_HMAC_SECRET must be the consumers’ secret (≥ 32 characters)'),
   CONSUMER_METRICS_URLS: env.list('http://127.0.0.1:9464/metrics'),
+  ...kafkaSecurityShape,
+  ...logShape,
 };
 
 export async function validateCommand(args: readonly string[]): Promise<number> {
@@ -68,15 +70,15 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   const carried = values.rate === 'carried';
   let rate = values.rate === undefined || values.rate === 'unlimited' || carried ? undefined : int('rate', values.rate, 1);
   let runCount = count;
-  const cfg = loadConfig(shape, process.env);
+  const cfg = checkKafkaSecurity(loadConfig(shape, process.env));
 
   // Logs to stderr: stdout carries only the report.
-  const log = createLogger('intake-validate', {}, process.stderr);
+  const log = createLogger('intake-validate', { level: cfg.LOG_LEVEL }, process.stderr);
   const master = new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 4, application_name: 'intake-validate' });
   let store: PublicStore;
   if (cfg.PUBLIC_STORE === 'postgres') store = new PgPublicStore(new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 2 }));
   else store = new DynamoPublicStore({ client: new DynamoDBClient({ endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION }), table: cfg.PUBLIC_TABLE });
-  const kafka = createKafka(cfg.KAFKA_BROKERS, log, 'intake-validate');
+  const kafka = createKafka(cfg.KAFKA_BROKERS, log, 'intake-validate', cfg);
   const produce = (records: readonly ProducibleRecord[], total: number, pace: number | undefined, progress = true) =>
     produceRecords({
       records,

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { kafkaSecurity, parseKafkaSecurity, type KafkaSecurityConfig, type Logger } from '@clinical-ingest/intake-core';
+import { kafkaSecurity, type KafkaSecurityConfig, type Logger } from '@clinical-ingest/intake-core';
 import { OperatorError, type LagReader } from '../controller/ports.js';
 import type { PartitionOffsets } from '../policy/policy.js';
 
@@ -36,7 +36,7 @@ export class KafkaLagReader implements LagReader {
         connectionTimeout: 3000,
         retry: { retries: 2 },
         logLevel: logLevel.NOTHING,
-        ...kafkaSecurity(this.opts.security ?? parseKafkaSecurity()),
+        ...(this.opts.security === undefined ? {} : kafkaSecurity(this.opts.security)),
       });
       const admin = kafka.admin();
       a = admin.connect().then(() => admin);
