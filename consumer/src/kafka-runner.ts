@@ -35,6 +35,8 @@ export async function runConsumer(
 ): Promise<StallTracker> {
   const quickRetries = o.quickRetries ?? 3;
   const stalls = new StallTracker(metrics, log, o.stallBackoffMs ?? { first: 1_000, max: 60_000 });
+  /** Each assignment's number: a resume still retrying for an older one stops. */
+  let generation = 0;
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     // Reconcile positions by key, not by event: forget them all and re-read each one from the
     // master store when its partition's next batch arrives.
@@ -46,12 +48,15 @@ export async function runConsumer(
     // batch fetched before the seek lands is handled by the processor: below the stored offset it
     // is skipped, above it the partition goes back; a pending range is published by either.)
     const assigned = e.payload.memberAssignment[o.topic] ?? [];
-    void Promise.all(
-      assigned.map(async (partition) => {
-        const next = await processor.resume(partition);
-        if (next !== undefined) consumer.seek({ topic: o.topic, partition, offset: String(next) });
-      }),
-    ).catch((err: unknown) => log.warn({ err }, 'cannot resume partitions on assignment; their next batches will'));
+    const gen = ++generation;
+    for (const partition of assigned) {
+      void resumeOnAssignment(partition, {
+        resume: (p) => processor.resume(p),
+        seek: (p, next) => consumer.seek({ topic: o.topic, partition: p, offset: String(next) }),
+        current: () => gen === generation,
+        log,
+      });
+    }
   });
   await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
   await consumer.run({
@@ -168,5 +173,37 @@ export class StallTracker {
 
   close(): void {
     for (const s of this.#stalled.values()) clearTimeout(s.timer);
+  }
+}
+
+export interface ResumeDeps {
+  resume(partition: number): Promise<number | undefined>;
+  seek(partition: number, next: number): void;
+  /** False once a newer assignment replaced the one this resume is for. */
+  current(): boolean;
+  readonly log: Logger;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Resumes a newly assigned partition from the master store, retrying until it succeeds or the
+ * assignment changes. Giving up is not an option: what a previous owner committed but did not
+ * publish is published here, and at the end of a stream no later batch would publish it (seen:
+ * two new owners republishing overlapping patients, one refused with a deadlock, 1,052 public
+ * items left behind the master).
+ */
+export async function resumeOnAssignment(partition: number, d: ResumeDeps): Promise<void> {
+  const sleep = d.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; d.current(); attempt++) {
+    try {
+      const next = await d.resume(partition);
+      if (next !== undefined && d.current()) d.seek(partition, next);
+      return;
+    } catch (err) {
+      const retryInMs = Math.min(30_000, 200 * 2 ** (attempt - 1));
+      d.log.warn({ err, partition, attempt, retryInMs }, 'cannot resume the partition on assignment; retrying');
+      await sleep(retryInMs);
+    }
   }
 }
