@@ -120,7 +120,7 @@ chaos: build up ## The fault suite: kill -9, restarts, flush, rebalance storm, r
 	CHAOS_RECORDS=$(CHAOS_RECORDS) node loadgen/dist/chaos/main.js
 
 .PHONY: observe
-observe: build up ## Prometheus on 127.0.0.1:19090 with the alert rules, scraping the running consumers (make start) and the operator.
+observe: build up ## Prometheus on 127.0.0.1:19090 with the alert rules, scraping the running consumers (make start; an operator: scripts/observe.sh targets).
 	scripts/observe.sh up
 	scripts/observe.sh targets intake-consumer $$(scripts/pipeline.sh metrics-urls | sed -E 's#^http://([^/]+)/.*#\1#')
 	@echo "open $$(scripts/observe.sh url)/alerts and /graph; the dashboard: node cdk8s/dist/monitoring/cli.js dashboard (import into Grafana)"
