@@ -10,4 +10,5 @@ export * from './adapters/dynamo-public-store.js';
 export * from './adapters/redis-identity-cache.js';
 export * from './adapters/kafka-dead-letters.js';
 export * from './queries.js';
+export * from './snapshot.js';
 export * from './backfill.js';

@@ -46,6 +46,17 @@ CREATE FUNCTION ingest.newest_version_by(pid uuid, at timestamptz)
    LIMIT 1
 $$;
 
+-- One patient's state at `at`: the same walk, checked once for settledness (replaces 006's copy
+-- of the walk, so that the walk is written once).
+CREATE OR REPLACE FUNCTION ingest.patient_as_of(pid uuid, at timestamptz)
+  RETURNS TABLE (patient_id uuid, name text, date_of_birth date, favorite_color text,
+                 event_time timestamptz, kafka_partition integer, kafka_offset bigint)
+  LANGUAGE sql STABLE AS $$
+  SELECT v.patient_id, v.name, v.date_of_birth, v.favorite_color, v.event_time, v.kafka_partition, v.kafka_offset
+    FROM ingest.newest_version_by(pid, at) v
+   WHERE (SELECT ingest.assert_settled(at)) -- an uncorrelated one-time filter: checked before any row
+$$;
+
 -- The ingest transactions committed at or before `at` (one row per batch, not per record).
 CREATE FUNCTION ingest.txns_committed_by(at timestamptz) RETURNS TABLE (txid xid8)
   LANGUAGE sql STABLE AS $$

@@ -20,6 +20,7 @@
  * (a superuser on the server; the scratch database `clinical_snapbench` is dropped at the end
  * unless SNAPSHOT_BENCH_KEEP=1), SNAPSHOT_BENCH_PATIENTS, SNAPSHOT_BENCH_LOOKUPS.
  */
+import { SNAPSHOT_COLUMNS } from '@clinical-ingest/consumer';
 import { createScratchDatabase } from '@clinical-ingest/consumer/testing';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -38,7 +39,7 @@ const patients = Number(process.env['SNAPSHOT_BENCH_PATIENTS'] ?? 1_000_000);
 const lookups = Number(process.env['SNAPSHOT_BENCH_LOOKUPS'] ?? 10_000);
 const keep = process.env['SNAPSHOT_BENCH_KEEP'] === '1';
 
-const MASTER_COLUMNS = 'patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset';
+const MASTER_COLUMNS = SNAPSHOT_COLUMNS.master.join(', ');
 /** The whole-store query before db/migrations/009_snapshots.sql: a sort of the whole log. */
 const LOG_SORT_AS_OF = `
 SELECT DISTINCT ON (l.patient_id) ${MASTER_COLUMNS.split(', ')

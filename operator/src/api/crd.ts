@@ -273,6 +273,9 @@ function statusSchema(): JSONSchemaProps {
   });
 }
 
+/** The labels of the operator's CustomResourceDefinitions. */
+export const CRD_LABELS = Object.freeze({ 'app.kubernetes.io/name': 'ingest-operator', 'app.kubernetes.io/part-of': 'clinical-ingest' });
+
 /**
  * The full CustomResourceDefinition of `IngestPipeline`: a structural schema with defaults and
  * validation (CEL rules need Kubernetes ≥ 1.25, GA in 1.29), printer columns and the `/status`
@@ -283,7 +286,7 @@ export function ingestPipelineCrd(): CustomResourceDefinition {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: CRD_NAME, labels: { 'app.kubernetes.io/name': 'ingest-operator', 'app.kubernetes.io/part-of': 'clinical-ingest' } },
+    metadata: { name: CRD_NAME, labels: { ...CRD_LABELS } },
     spec: {
       group: GROUP,
       names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: [...SHORT_NAMES], categories: ['clinical-ingest'] },

@@ -5,7 +5,7 @@
  * progress in the Snapshot's status. A Snapshot is a one-off: its spec cannot change (CEL rule);
  * to export again, create another.
  */
-import type { CustomResourceDefinition } from './crd.js';
+import { CRD_LABELS, type CustomResourceDefinition } from './crd.js';
 import { GROUP, VERSION } from './types.js';
 
 export const SNAPSHOT_KIND = 'Snapshot';
@@ -52,7 +52,7 @@ export function snapshotCrd(): CustomResourceDefinition {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: SNAPSHOT_CRD_NAME, labels: { 'app.kubernetes.io/name': 'ingest-operator', 'app.kubernetes.io/part-of': 'clinical-ingest' } },
+    metadata: { name: SNAPSHOT_CRD_NAME, labels: { ...CRD_LABELS } },
     spec: {
       group: GROUP,
       names: {

@@ -638,3 +638,13 @@ export async function startMetricsOperator(c: Cluster, id: OperatorIdentity, env
 export async function deleteMetricsApiService(): Promise<void> {
   await kubectl(['delete', 'apiservice', EXTERNAL_METRICS_APISERVICE, '--ignore-not-found']).catch(() => undefined);
 }
+
+/** Runs `body`; on failure appends the operator's recent log to the error (what went wrong inside). */
+export async function withOperatorLog<T>(operator: OperatorProcess | undefined, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof Error && operator) e.message += `\n--- operator log (${operator.logFile}) ---\n${operator.tail(30)}`;
+    throw e;
+  }
+}

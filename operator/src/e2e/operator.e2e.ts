@@ -18,6 +18,7 @@ import {
   startOperator,
   suffix,
   teardown,
+  withOperatorLog,
   topicWithRecords,
   type Cluster,
   type OperatorIdentity,
@@ -66,14 +67,7 @@ const readHpa = (name: string) => c.autoscaling.readNamespacedHorizontalPodAutos
 const condition = (p: IngestPipeline, type: string) => p.status?.conditions?.find((x) => x.type === type);
 
 /** Runs `body`; on failure appends the operator's recent log to the error. */
-async function withLog<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (e) {
-    if (e instanceof Error && operator) e.message += `\n--- operator log (${operator.logFile}) ---\n${operator.tail(30)}`;
-    throw e;
-  }
-}
+const withLog = <T>(body: () => Promise<T>): Promise<T> => withOperatorLog(operator, body);
 
 beforeAll(async () => {
   c = await connectCluster();

@@ -12,6 +12,7 @@ import {
   operatorIdentity,
   startOperator,
   teardown,
+  withOperatorLog,
   type Cluster,
   type OperatorIdentity,
   type OperatorProcess,
@@ -56,14 +57,7 @@ async function setAppStatus(name: string, status: Record<string, unknown>): Prom
   await kubectl(['patch', 'sparkapplication', name, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
 }
 
-async function withLog<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (e) {
-    if (e instanceof Error && operator) e.message += `\n--- operator log (${operator.logFile}) ---\n${operator.tail(30)}`;
-    throw e;
-  }
-}
+const withLog = <T>(body: () => Promise<T>): Promise<T> => withOperatorLog(operator, body);
 
 beforeAll(async () => {
   c = await connectCluster();

@@ -26,6 +26,62 @@ export interface Informers {
 const OWNED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 const RESTART_MS = 5000;
 
+type KeyedInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+/**
+ * Informers whose events enqueue a key (the reconciler re-reads the state, so which event it was
+ * does not matter), each restarted after a failed watch; synced while every one is connected.
+ */
+class WiredInformers {
+  readonly #synced = new Set<string>();
+  readonly #all: { readonly name: string; readonly inf: KeyedInformer }[] = [];
+  #stopped = false;
+
+  constructor(
+    private readonly enqueue: (key: string) => void,
+    private readonly log: Logger,
+  ) {}
+
+  add(
+    name: string,
+    inf: KeyedInformer,
+    key: (o: KubernetesObject) => string | undefined,
+    verbs: readonly ('add' | 'update' | 'delete')[] = ['add', 'update', 'delete'],
+  ): void {
+    this.#all.push({ name, inf });
+    for (const verb of verbs) {
+      inf.on(verb, (o) => {
+        const k = key(o);
+        if (k !== undefined) this.enqueue(k);
+      });
+    }
+    inf.on('connect', () => this.#synced.add(name));
+    inf.on('error', (err) => {
+      this.#synced.delete(name);
+      // stop() aborts the watch, which reports an error: not a failure, and nothing to restart.
+      if (this.#stopped) return;
+      this.log.warn({ informer: name, err }, 'watch failed; restarting');
+      setTimeout(() => {
+        if (!this.#stopped) void inf.start().catch((e) => this.log.error({ informer: name, err: e }, 'informer restart failed'));
+      }, RESTART_MS).unref();
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.#all.map((i) => i.inf.start()));
+    for (const i of this.#all) this.#synced.add(i.name);
+  }
+
+  synced(): boolean {
+    return this.#synced.size === this.#all.length;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all(this.#all.map((i) => i.inf.stop()));
+  }
+}
+
 /**
  * Informers on IngestPipelines and on the Deployments and HPAs the operator owns (selected by
  * its managed-by label); every event enqueues the pipeline's key — the reconciler re-reads the
@@ -72,42 +128,19 @@ export async function startInformers(kc: KubeConfig, namespace: string, enqueue:
     const p = o.metadata?.labels?.[PIPELINE_LABEL];
     return p === undefined ? undefined : `${o.metadata?.namespace}/${p}`;
   };
-  const synced = new Set<string>();
-  let stopped = false;
-  const wire = (name: string, inf: Informer<KubernetesObject> & ObjectCache<KubernetesObject>, key: (o: KubernetesObject) => string | undefined) => {
-    for (const verb of ['add', 'update', 'delete'] as const) {
-      inf.on(verb, (o) => {
-        const k = key(o);
-        if (k !== undefined) enqueue(k);
-      });
-    }
-    inf.on('connect', () => synced.add(name));
-    inf.on('error', (err) => {
-      synced.delete(name);
-      // stop() aborts the watch, which reports an error: not a failure, and nothing to restart.
-      if (stopped) return;
-      log.warn({ informer: name, err }, 'watch failed; restarting');
-      setTimeout(() => {
-        if (!stopped) void inf.start().catch((e) => log.error({ informer: name, err: e }, 'informer restart failed'));
-      }, RESTART_MS).unref();
-    });
-  };
-  wire('ingestpipelines', pipelines, pipelineKey);
-  wire('deployments', deployments, ownerKey);
-  wire('horizontalpodautoscalers', hpas, ownerKey);
-  await Promise.all([pipelines.start(), deployments.start(), hpas.start()]);
-  for (const n of ['ingestpipelines', 'deployments', 'horizontalpodautoscalers']) synced.add(n);
+  const wired = new WiredInformers(enqueue, log);
+  wired.add('ingestpipelines', pipelines, pipelineKey);
+  wired.add('deployments', deployments, ownerKey);
+  wired.add('horizontalpodautoscalers', hpas, ownerKey);
+  await wired.start();
 
   return {
     pipelines: {
       list: (namespace: string) => pipelines.list(namespace),
       keys: () => pipelines.list().map(pipelineKey),
     },
-    synced: () => synced.size === 3,
-    stop: async () => {
-      stopped = true;
-      await Promise.all([pipelines.stop(), deployments.stop(), hpas.stop()]);
-    },
+    synced: () => wired.synced(),
+    stop: () => wired.stop(),
   };
 }
 
@@ -138,41 +171,18 @@ export async function startSnapshotInformers(kc: KubeConfig, namespace: string, 
     list('sparkoperator.k8s.io', 'v1beta2', 'sparkapplications', OWNED),
     OWNED,
   );
-  const synced = new Set<string>();
-  let stopped = false;
   const key = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
   const ownerKey = (o: KubernetesObject) => {
     const s = o.metadata?.labels?.[SNAPSHOT_LABEL];
     return s === undefined ? undefined : `${o.metadata?.namespace}/${s}`;
   };
-  for (const [name, inf, k] of [
-    ['snapshots', snapshots, key],
-    ['sparkapplications', apps, ownerKey],
-  ] as const) {
-    for (const verb of ['add', 'update'] as const) {
-      inf.on(verb, (o) => {
-        const x = k(o);
-        if (x !== undefined) enqueue(x);
-      });
-    }
-    inf.on('connect', () => synced.add(name));
-    inf.on('error', (err) => {
-      synced.delete(name);
-      if (stopped) return;
-      log.warn({ informer: name, err }, 'watch failed; restarting');
-      setTimeout(() => {
-        if (!stopped) void inf.start().catch((e) => log.error({ informer: name, err: e }, 'informer restart failed'));
-      }, RESTART_MS).unref();
-    });
-  }
-  await Promise.all([snapshots.start(), apps.start()]);
-  synced.add('snapshots').add('sparkapplications');
+  const wired = new WiredInformers(enqueue, log);
+  wired.add('snapshots', snapshots, key, ['add', 'update']);
+  wired.add('sparkapplications', apps, ownerKey, ['add', 'update']);
+  await wired.start();
   return {
-    synced: () => synced.size === 2,
+    synced: () => wired.synced(),
     keys: () => snapshots.list().map(key),
-    stop: async () => {
-      stopped = true;
-      await Promise.all([snapshots.stop(), apps.stop()]);
-    },
+    stop: () => wired.stop(),
   };
 }
