@@ -32,6 +32,10 @@ PG_SOCK_DIR="$PG_DIR/run"
 PG_LOGS="$PG_DIR/log"
 REDIS_DIR="$LOCAL/redis"
 DYNALITE_DIR="$LOCAL/dynalite"
+# A local CA and a server certificate for localhost, made once (openssl): PostgreSQL and Redis
+# serve TLS with it, so that the integration tests prove the verified connections
+# (sslmode=verify-full, rediss://) the Kubernetes manifests generate.
+TLS_DIR="$LOCAL/tls"
 MIGRATIONS_DIR="$ROOT/db/migrations"
 
 HOST=127.0.0.1
@@ -39,6 +43,8 @@ KAFKA_PORT=19092
 KAFKA_CONTROLLER_PORT=19093
 PG_PORT=15432
 REDIS_PORT=16379
+# The same Redis over TLS (certificate from $TLS_DIR): what the cluster's consumers use.
+REDIS_TLS_PORT=16380
 DYNALITE_PORT=18000
 DB_NAME=clinical
 
@@ -455,7 +461,15 @@ pg_write_conf() { # writes the settings files into the data directory
     echo "port = $PG_PORT"
     echo "listen_addresses = '$HOST'"
     echo "unix_socket_directories = '$sock'"
+    # TLS for clients that ask for it (sslmode=verify-full in the integration tests); the
+    # certificate is copied into the data directory, where PostgreSQL's OS user owns it.
+    echo "ssl = on"
+    echo "ssl_cert_file = 'server.crt'"
+    echo "ssl_key_file = 'server.key'"
   } >"$PG_DATA/postgresql.platform.conf"
+  ensure_tls
+  install -m 600 "$TLS_DIR/server.key" "$PG_DATA/server.key"
+  install -m 644 "$TLS_DIR/server.crt" "$PG_DATA/server.crt"
   cp "$ROOT/platform/postgres/postgresql.local.conf" "$PG_DATA/postgresql.local.conf"
   if ! grep -q "^include = 'postgresql.platform.conf'" "$PG_DATA/postgresql.conf"; then
     {
@@ -467,7 +481,8 @@ pg_write_conf() { # writes the settings files into the data directory
     } >>"$PG_DATA/postgresql.conf"
   fi
   if is_root; then
-    chown postgres:postgres "$PG_DATA/postgresql.platform.conf" "$PG_DATA/postgresql.local.conf" "$PG_DATA/postgresql.conf"
+    chown postgres:postgres "$PG_DATA/postgresql.platform.conf" "$PG_DATA/postgresql.local.conf" "$PG_DATA/postgresql.conf" \
+      "$PG_DATA/server.key" "$PG_DATA/server.crt"
   fi
   chmod 600 "$PG_DATA/postgresql.platform.conf" "$PG_DATA/postgresql.local.conf"
 }
@@ -555,6 +570,28 @@ stop_postgres() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# TLS for the local servers
+
+ensure_tls() { # a CA and a certificate for DNS:localhost only (127.0.0.1 fails verify-full on purpose)
+  [[ -s $TLS_DIR/server.crt && -s $TLS_DIR/server.key && -s $TLS_DIR/ca.crt ]] && return 0
+  need_cmd openssl "makes the local servers' TLS certificate"
+  mkdir -p "$TLS_DIR"
+  say "making a local CA and a TLS certificate for localhost in $TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    umask 077
+    openssl req -x509 -new -nodes -newkey rsa:2048 -days 3650 -subj "/CN=clinical-ingest local CA" \
+      -keyout ca.key -out ca.crt >/dev/null 2>&1
+    openssl req -new -nodes -newkey rsa:2048 -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -extfile server.ext \
+      -out server.crt >/dev/null 2>&1
+    rm -f server.csr server.ext ca.srl
+    chmod 644 ca.crt server.crt
+  ) || die "openssl could not make the local TLS certificate in $TLS_DIR"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Redis
 
 redis_ping() ( # answers +PONG (no redis-cli needed)
@@ -573,9 +610,13 @@ start_redis() {
     rm -f "$(pid_file redis)"
     need_cmd redis-server "Redis server (apt-get install redis-server)"
     require_port_free "$REDIS_PORT" redis
+    require_port_free "$REDIS_TLS_PORT" redis
     mkdir -p "$REDIS_DIR"
     say "starting redis"
+    ensure_tls
     clean_exec redis-server "$ROOT/platform/redis/redis.local.conf" \
+      --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$TLS_DIR/server.crt" --tls-key-file "$TLS_DIR/server.key" \
+      --tls-ca-cert-file "$TLS_DIR/ca.crt" --tls-auth-clients no \
       --dir "$REDIS_DIR" --pidfile "$(pid_file redis)" --logfile "$(log_of redis)" --daemonize yes \
       </dev/null >>"$(log_of redis)" 2>&1 ||
       { show_log_tail "$(log_of redis)"; die "redis-server did not start; see $(log_of redis)"; }
@@ -620,6 +661,8 @@ export DATABASE_URL=postgres://ingest_app@$HOST:$PG_PORT/$DB_NAME
 export PUBLIC_DATABASE_URL=postgres://anon_writer@$HOST:$PG_PORT/$DB_NAME
 export ADMIN_DATABASE_URL=postgres://postgres@$HOST:$PG_PORT/$DB_NAME
 export REDIS_URL=redis://$HOST:$REDIS_PORT
+export REDIS_TLS_URL=rediss://localhost:$REDIS_TLS_PORT
+export LOCAL_TLS_CA=$TLS_DIR/ca.crt
 export DYNAMODB_ENDPOINT=http://$HOST:$DYNALITE_PORT
 export INTAKE_TOPIC=$INTAKE_TOPIC
 export DLQ_TOPIC=$DLQ_TOPIC

@@ -21,7 +21,7 @@ import { ConsumerPipeline } from './lib/pipeline.js';
 import { DATABASE_ROLES, PostgresCluster } from './lib/postgres.js';
 import { DynamoApiStore } from './lib/public-store.js';
 import { RedisCache } from './lib/redis.js';
-import { SECRET_KEYS, SECRET_NAMES } from './lib/secrets.js';
+import { DATABASE_TLS_QUERY, redisTlsSecretName, SECRET_KEYS, SECRET_NAMES } from './lib/secrets.js';
 import { SparkRbac } from './lib/spark.js';
 import { literalEnv, secretEnv } from './lib/workload.js';
 import { MIGRATIONS_DIR } from './paths.js';
@@ -94,6 +94,7 @@ export class PostgresChart extends Chart {
       instances: s.postgres.instances,
       storageSize: s.postgres.storageSize,
       database: s.postgres.database,
+      namespace: s.namespace,
       imageName: UPSTREAM_IMAGES.postgres,
       migrationsDir: MIGRATIONS_DIR,
       roleSecrets: SECRET_NAMES.roles,
@@ -110,6 +111,7 @@ export class RedisChart extends Chart {
       name: s.redis.name,
       image: UPSTREAM_IMAGES.redis,
       passwordSecret: SECRET_NAMES.redisUsers,
+      tlsSecret: redisTlsSecretName(s.redis.name),
       storageSize: s.redis.storageSize,
       maxMemory: s.redis.maxMemory,
     });
@@ -171,6 +173,8 @@ export class OperatorChart extends Chart {
           SNAPSHOT_DB_USER: DATABASE_ROLES.history,
           SNAPSHOT_DB_SECRET_NAME: SECRET_NAMES.roles.history,
           SNAPSHOT_DB_SECRET_KEY: SECRET_KEYS.password,
+          SNAPSHOT_DB_CA_SECRET_NAME: postgres.postgres.caSecret.name,
+          SNAPSHOT_DB_CA_SECRET_KEY: postgres.postgres.caSecret.key,
           SNAPSHOT_SERVICE_ACCOUNT: spark.rbac.serviceAccountName,
         }).map(([name, value]) => ({ name, value })),
       ],
@@ -198,7 +202,7 @@ export function dynamoClientEnv(s: PlatformSettings): Record<string, string> {
 
 export class PipelineChart extends Chart {
   readonly pipeline: ConsumerPipeline;
-  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart) {
+  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart) {
     super(scope, id, chartProps(s));
     const name = 'intake';
     const podLabels = selectorLabels({ apiVersion: 'ingest.clinical.dev/v1alpha1', kind: 'IngestPipeline', metadata: { name }, spec: {} as never });
@@ -228,6 +232,9 @@ export class PipelineChart extends Chart {
         // Strimzi's user operator writes the KafkaUser's password; the cluster CA verifies the brokers.
         kafkaPassword: { name: kafka.users.consumer.secretName, key: 'password' },
         kafkaCa: { name: kafka.cluster.clusterCaSecret, key: 'ca.crt' },
+        // CloudNativePG's CA verifies the database (sslmode=verify-full); Redis's own certificate, Redis.
+        databaseCa: postgres.postgres.caSecret,
+        redisCa: { name: redisTlsSecretName(s.redis.name), key: 'tls.crt' },
       },
       minReplicas: s.consumer.minReplicas,
       maxReplicas: s.consumer.maxReplicas,
@@ -246,9 +253,10 @@ export class NetworkChart extends Chart {
 
 export class LoadTestChart extends Chart {
   readonly job: LoadTestJob;
-  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, pipeline: PipelineChart) {
+  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, pipeline: PipelineChart, postgres: PostgresChart) {
     super(scope, id, chartProps(s));
     this.job = new LoadTestJob(this, 'loadtest', {
+      databaseCa: postgres.postgres.caSecret,
       name: CLIENT_NAMES.loadtest,
       image: s.loadTest.image,
       count: s.loadTest.count,
@@ -270,7 +278,7 @@ export class LoadTestChart extends Chart {
 
 /** The master store for the snapshot export (the primary: history must be read where it is committed). */
 function snapshotJdbcUrl(s: PlatformSettings, postgres: PostgresChart): string {
-  return `jdbc:postgresql://${postgres.postgres.rwService}:5432/${s.postgres.database}?sslmode=require`;
+  return `jdbc:postgresql://${postgres.postgres.rwService}:5432/${s.postgres.database}?${DATABASE_TLS_QUERY}`;
 }
 
 export interface Platform {
@@ -320,8 +328,8 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const publicStore = s.publicStore.externalEndpoint === undefined ? new PublicStoreChart(scope, 'public-store', s) : undefined;
   const spark = new SparkChart(scope, 'spark', s);
   const operator = new OperatorChart(scope, 'operator', s, kafka, postgres, spark);
-  const pipeline = new PipelineChart(scope, 'pipeline', s, kafka);
-  const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline);
+  const pipeline = new PipelineChart(scope, 'pipeline', s, kafka, postgres);
+  const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline, postgres);
   const network = new NetworkChart(scope, 'network', s, platformFlows(s, { kafka, postgres, redis, publicStore, operator, pipeline, loadTest }));
   const monitoring = new MonitoringChart(scope, 'monitoring', s, operator, postgres);
   return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest, monitoring };

@@ -35,7 +35,14 @@ describe("the consumer's environment", () => {
     for (const e of containerOf(s.operatorBuilt[0]).env) {
       if (e.value !== undefined) env[e.name] = e.value;
       else if (e.valueFrom?.secretKeyRef)
-        env[e.name] = e.name === 'IDENTITY_HMAC_SECRET' ? 'x'.repeat(64) : e.name.endsWith('_URL') ? 'postgres://u@h:5432/d' : 'secret-value';
+        env[e.name] =
+          e.name === 'IDENTITY_HMAC_SECRET'
+            ? 'x'.repeat(64)
+            : e.name === 'REDIS_URL'
+              ? 'rediss://consumer:p@redis:6379'
+              : e.name.endsWith('_URL')
+                ? 'postgres://u@h:5432/d'
+                : 'secret-value';
       else env[e.name] = 'pod-name';
     }
     const cfg = parseConsumerConfig(env);
@@ -45,6 +52,7 @@ describe("the consumer's environment", () => {
     expect(cfg.DYNAMODB_ENDPOINT).toBe('http://public-store:8000');
     expect(cfg.METRICS_PORT).toBe(s.settings.consumer.metricsPort);
     expect(cfg.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
+    expect(cfg.REDIS_TLS_CA).toBe('secret-value');
   });
 
   it('sets only variables the consumer reads (or the AWS SDK)', () => {

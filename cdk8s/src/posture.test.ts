@@ -6,7 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { duplicateKeyErrors, egressErrors, exposureErrors, namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
 import { settingsFromEnvironment } from './settings.js';
-import { synthesize, type Synthesized } from './validation/platform.js';
+import { runtimeSecretValues, synthesize, type Synthesized } from './validation/platform.js';
+import { transportErrors } from './validation/transport.js';
 import type { KubeObject } from './validation/types.js';
 
 let s: Synthesized;
@@ -184,5 +185,66 @@ describe('keyed lists (what server-side apply merges by key)', () => {
     const pod = (sts as unknown as { spec: { template: { spec: { volumes: { name: string }[] } } } }).spec.template.spec;
     pod.volumes.push({ ...pod.volumes[0]! });
     expect(duplicateKeyErrors(sts).join('\n')).toMatch(/volumes: name .* appears twice/);
+  });
+});
+
+describe('every connection to a store is TLS with the server verified', () => {
+  const objects = () => [...s.all, ...s.operatorBuilt].map(clone);
+
+  it('database URLs say sslmode=verify-full with the CA mounted; Redis is rediss:// with its CA and no plaintext port', () => {
+    expect(transportErrors(objects(), runtimeSecretValues(s))).toEqual([]);
+    // What the check saw: the URLs of the consumers, the load test and the snapshot export.
+    const urls = [...runtimeSecretValues(s).values()].flatMap((d) => Object.values(d)).filter((v) => /^(postgres|rediss?):/.test(v));
+    expect(urls.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('refuses the URLs as they were: sslmode=no-verify, a JDBC sslmode=require, redis://', () => {
+    const secrets = runtimeSecretValues(s);
+    const app = secrets.get('pg-ingest-app')!;
+    app['url'] = app['url']!.replace(/\?.*$/, '?sslmode=no-verify');
+    const redisUsers = secrets.get('redis-users')!;
+    redisUsers['consumer-url'] = redisUsers['consumer-url']!.replace('rediss://', 'redis://');
+    const all = objects();
+    const operator = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'ingest-operator') as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    const jdbc = operator.spec.template.spec.containers[0]!.env.find((e) => e.name === 'SNAPSHOT_JDBC_URL')!;
+    jdbc.value = 'jdbc:postgresql://pg-rw:5432/clinical?sslmode=require';
+    const text = transportErrors(all, secrets).join('\n');
+    expect(text).toMatch(/Secret pg-ingest-app key url: database URL postgres:\/\/ingest_app:\*\*\*@pg-pooler-rw.*sslmode is no-verify, not verify-full/);
+    expect(text).toMatch(/Deployment intake-consumer: .*DATABASE_URL: sslmode is no-verify/);
+    expect(text).toMatch(/Deployment ingest-operator: .*SNAPSHOT_JDBC_URL: sslmode is require, not verify-full/);
+    expect(text).toMatch(/Secret redis-users key consumer-url: Redis URL rediss?:\/\/consumer:\*\*\*@redis:6379 is plaintext/);
+    expect(text).toMatch(/Deployment intake-consumer: .*REDIS_URL: plaintext Redis URL/);
+    expect(text).not.toContain(app['password']);
+  });
+
+  it('refuses a pod that uses a verify-full URL without its CA mounted, and rediss:// without the CA', () => {
+    const all = objects();
+    const consumer = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'intake-consumer') as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string }[]; volumeMounts: { mountPath: string }[] }[] } } };
+    };
+    const c = consumer.spec.template.spec.containers[0]!;
+    c.volumeMounts = c.volumeMounts.filter((m) => m.mountPath !== '/etc/intake/database-ca');
+    c.env = c.env.filter((e) => e.name !== 'REDIS_TLS_CA');
+    const text = transportErrors(all, runtimeSecretValues(s)).join('\n');
+    expect(text).toMatch(/intake-consumer: .*DATABASE_URL: its CA file \/etc\/intake\/database-ca\/ca\.crt is on no volume the container mounts/);
+    expect(text).toMatch(/intake-consumer: .*REDIS_URL: rediss:\/\/ without REDIS_TLS_CA/);
+  });
+
+  it('refuses a snapshot export whose driver does not mount the database CA', () => {
+    const all = objects();
+    const app = all.find((o) => o.kind === 'SparkApplication') as unknown as { spec: { driver: { volumeMounts: { mountPath: string }[] } } };
+    app.spec.driver.volumeMounts = app.spec.driver.volumeMounts.filter((m) => m.mountPath !== '/etc/intake/database-ca');
+    expect(transportErrors(all, runtimeSecretValues(s))).toEqual([
+      expect.stringMatching(/SparkApplication snapshot-example: spec\.driver: SNAPSHOT_JDBC_URL: its CA file \/etc\/intake\/database-ca\/ca\.crt is on no volume/),
+    ]);
+  });
+
+  it("refuses Redis's plaintext port", () => {
+    const all = objects();
+    const cm = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'redis-config') as unknown as { data: Record<string, string> };
+    cm.data['redis.conf'] = cm.data['redis.conf']!.replace('port 0', 'port 6379');
+    expect(transportErrors(all, runtimeSecretValues(s)).join('\n')).toMatch(/redis-config: redis\.conf: plaintext port 6379/);
   });
 });

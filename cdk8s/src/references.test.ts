@@ -39,7 +39,11 @@ describe('secrets', () => {
       expect(p.data).not.toEqual(b[i]);
     }
     const app = a.find((p) => p.name === 'pg-ingest-app')!.data;
-    expect(app['url']).toBe(`postgres://ingest_app:${app['password']}@pg-pooler-rw:5432/clinical?sslmode=no-verify`);
+    expect(app['url']).toBe(
+      `postgres://ingest_app:${app['password']}@pg-pooler-rw:5432/clinical?sslmode=verify-full&sslrootcert=/etc/intake/database-ca/ca.crt`,
+    );
+    const redis = a.find((p) => p.name === 'redis-users')!.data;
+    expect(redis['consumer-url']).toBe(`rediss://consumer:${redis['consumer-password']}@redis:6379`);
     expect(a.find((p) => p.name === 'ingest-identity')!.data['hmac-secret']!.length).toBeGreaterThanOrEqual(32);
   });
 

@@ -30,11 +30,10 @@ export function planContext(env: Readonly<Record<string, string | undefined>>): 
 }
 
 /**
- * A self-signed serving certificate (P-256, 825 days) for `<service>.<namespace>.svc`, from openssl;
- * key and certificate come back on stdout, never in a file.
+ * A self-signed serving certificate (P-256, 825 days) for the names given (the first is its CN),
+ * from openssl; key and certificate come back on stdout, never in a file.
  */
-export function selfSignedCertificate(service: string, namespace: string, openssl = 'openssl'): { crt: string; key: string } {
-  const dns = [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+export function selfSignedCertificate(dns: readonly string[], openssl = 'openssl'): { crt: string; key: string } {
   const out = execFileSync(
     openssl,
     [
@@ -105,22 +104,25 @@ function main(): number {
   }
   if (dryRun) return 0;
 
-  // The operator's serving certificate, once; the aggregator's client CA, refreshed every time.
-  const d = deployTimeObjects(ctx.operatorName);
+  // The serving certificates, once each; the aggregator's client CA, refreshed every time.
+  const d = deployTimeObjects(ctx.operatorName, ctx.namespace, ctx.redisHost);
   const labels = { 'app.kubernetes.io/part-of': 'clinical-ingest', 'app.kubernetes.io/managed-by': 'make-deploy' };
-  const tlsExists = spawnSync(kubectl, ['get', 'secret', d.tlsSecret.name, '-n', ctx.namespace, '-o', 'name'], { stdio: 'ignore' }).status === 0;
-  if (tlsExists) process.stdout.write(`secret ${d.tlsSecret.name}: exists, kept\n`);
-  else {
-    const { crt, key } = selfSignedCertificate(d.tlsSecret.serviceName, ctx.namespace, process.env['OPENSSL'] ?? 'openssl');
+  for (const cert of [d.tlsSecret, d.redisTlsSecret]) {
+    const exists = spawnSync(kubectl, ['get', 'secret', cert.name, '-n', ctx.namespace, '-o', 'name'], { stdio: 'ignore' }).status === 0;
+    if (exists) {
+      process.stdout.write(`secret ${cert.name}: exists, kept\n`);
+      continue;
+    }
+    const { crt, key } = selfSignedCertificate(cert.dnsNames, process.env['OPENSSL'] ?? 'openssl');
     const secret = {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'kubernetes.io/tls',
-      metadata: { name: d.tlsSecret.name, namespace: ctx.namespace, labels },
+      metadata: { name: cert.name, namespace: ctx.namespace, labels },
       stringData: { 'tls.crt': crt, 'tls.key': key },
     };
     execFileSync(kubectl, ['apply', '-f', '-'], { input: JSON.stringify(secret), stdio: ['pipe', 'ignore', 'inherit'] });
-    process.stdout.write(`secret ${d.tlsSecret.name}: created (self-signed serving certificate)\n`);
+    process.stdout.write(`secret ${cert.name}: created (self-signed serving certificate)\n`);
   }
   const ca = execFileSync(
     kubectl,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConsumerConfig, pgPoolOptions } from './config.js';
+import { parseConsumerConfig, pgPoolOptions, redisOptions } from './config.js';
 
 const base = { IDENTITY_HMAC_SECRET: 'x'.repeat(32) };
 
@@ -23,6 +23,18 @@ describe('consumer configuration', () => {
 
   it('refuses a bound of zero, which would mean no bound', () => {
     expect(() => parseConsumerConfig({ ...base, PG_STATEMENT_TIMEOUT_MS: '0' })).toThrow(/PG_STATEMENT_TIMEOUT_MS/);
+  });
+});
+
+describe('Redis over TLS', () => {
+  it('a rediss:// URL turns TLS on, verified against REDIS_TLS_CA when given', () => {
+    expect(redisOptions(parseConsumerConfig(base)).tls).toBeUndefined();
+    expect(redisOptions(parseConsumerConfig({ ...base, REDIS_URL: 'rediss://redis:6379' })).tls).toEqual({});
+    expect(redisOptions(parseConsumerConfig({ ...base, REDIS_URL: 'rediss://redis:6379', REDIS_TLS_CA: 'PEM' })).tls).toEqual({ ca: ['PEM'] });
+  });
+
+  it('refuses a CA for a plaintext URL: the setting would otherwise be ignored', () => {
+    expect(() => parseConsumerConfig({ ...base, REDIS_URL: 'redis://redis:6379', REDIS_TLS_CA: 'PEM' })).toThrow(/REDIS_TLS_CA needs a rediss:\/\/ REDIS_URL/);
   });
 });
 

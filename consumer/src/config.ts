@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { checkKafkaSecurity, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, logShape } from '@clinical-ingest/intake-core';
+import { checkKafkaSecurity, ConfigError, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, logShape } from '@clinical-ingest/intake-core';
+import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
 /**
@@ -46,7 +47,10 @@ export const consumerConfigShape = {
   PG_STATEMENT_TIMEOUT_MS: env.int(30_000, 100),
   /** Connecting to PostgreSQL, Redis or the DynamoDB API. */
   CONNECT_TIMEOUT_MS: env.int(5_000, 100),
+  /** `redis://` (plaintext, the local platform) or `rediss://` (TLS, the server's name verified). */
   REDIS_URL: env.string(LOCAL_DEFAULTS.REDIS_URL),
+  /** The CA certificate (PEM) that signed Redis's certificate, for a `rediss://` URL; default: the system's CAs. */
+  REDIS_TLS_CA: z.string().min(1).optional(),
   REDIS_COMMAND_TIMEOUT_MS: env.int(2_000, 10),
   /** One DynamoDB API request (the SDK retries it up to 3 times). */
   DYNAMODB_REQUEST_TIMEOUT_MS: env.int(5_000, 100),
@@ -71,7 +75,29 @@ export const consumerConfigShape = {
 export type ConsumerConfig = ReturnType<typeof parseConsumerConfig>;
 
 export function parseConsumerConfig(source: Readonly<Record<string, string | undefined>>) {
-  return checkKafkaSecurity(loadConfig(consumerConfigShape, source));
+  return checkRedisTls(checkKafkaSecurity(loadConfig(consumerConfigShape, source)));
+}
+
+function checkRedisTls<T extends { REDIS_URL: string; REDIS_TLS_CA?: string | undefined }>(cfg: T): T {
+  if (cfg.REDIS_TLS_CA !== undefined && !cfg.REDIS_URL.startsWith('rediss://')) {
+    throw new ConfigError('invalid configuration: REDIS_TLS_CA needs a rediss:// REDIS_URL (TLS); the URL given is not one');
+  }
+  return cfg;
+}
+
+/**
+ * ioredis options for the configured bounds and TLS: a `rediss://` URL turns TLS on and Node
+ * verifies the server's certificate and name; REDIS_TLS_CA names the CA it must chain to.
+ */
+export function redisOptions(cfg: Pick<ConsumerConfig, 'REDIS_URL' | 'REDIS_TLS_CA' | 'CONNECT_TIMEOUT_MS' | 'REDIS_COMMAND_TIMEOUT_MS'>): RedisOptions {
+  return {
+    lazyConnect: false,
+    maxRetriesPerRequest: 2,
+    enableAutoPipelining: true,
+    connectTimeout: cfg.CONNECT_TIMEOUT_MS,
+    commandTimeout: cfg.REDIS_COMMAND_TIMEOUT_MS,
+    ...(cfg.REDIS_URL.startsWith('rediss://') ? { tls: cfg.REDIS_TLS_CA === undefined ? {} : { ca: [cfg.REDIS_TLS_CA] } } : {}),
+  };
 }
 
 /** node-postgres pool options with the configured bounds (client side slightly above the server's). */

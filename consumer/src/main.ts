@@ -7,7 +7,7 @@ import { KafkaDeadLetters } from './adapters/kafka-dead-letters.js';
 import { KafkaIntakeLog } from './adapters/kafka-intake-log.js';
 import { PgMasterStore } from './adapters/pg-master-store.js';
 import { RedisIdentityCache } from './adapters/redis-identity-cache.js';
-import { parseConsumerConfig, pgPoolOptions } from './config.js';
+import { parseConsumerConfig, pgPoolOptions, redisOptions } from './config.js';
 import { IdentityResolver } from './identity-resolver.js';
 import { runConsumer, type StallTracker } from './kafka-runner.js';
 import { ConsumerMetrics, serveMetrics } from './metrics.js';
@@ -24,13 +24,7 @@ async function main(): Promise<void> {
 
   const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.PG_POOL_SIZE, application_name: 'intake-consumer', ...pgPoolOptions(cfg) });
   pool.on('error', (err) => log.warn({ err }, 'idle database connection failed'));
-  const redis = new Redis(cfg.REDIS_URL, {
-    lazyConnect: false,
-    maxRetriesPerRequest: 2,
-    enableAutoPipelining: true,
-    connectTimeout: cfg.CONNECT_TIMEOUT_MS,
-    commandTimeout: cfg.REDIS_COMMAND_TIMEOUT_MS,
-  });
+  const redis = new Redis(cfg.REDIS_URL, redisOptions(cfg));
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
 
   const publicStore = await buildPublicStore(cfg, log, cfg.PARTITION_CONCURRENCY + 1);

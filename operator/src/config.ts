@@ -47,11 +47,14 @@ export const operatorConfigShape = {
   SNAPSHOT_MAIN_FILE: env.string('local:///opt/clinical-ingest/spark/snapshot_export.py'),
   SNAPSHOT_JDBC_JAR: env.string('local:///opt/clinical-ingest/spark/jars/postgresql.jar'),
   /** The master store, for the history_reader role (read history and current state only). */
-  SNAPSHOT_JDBC_URL: env.string('jdbc:postgresql://pg-rw:5432/clinical?sslmode=require'),
+  SNAPSHOT_JDBC_URL: env.string('jdbc:postgresql://pg-rw:5432/clinical?sslmode=verify-full&sslrootcert=/etc/intake/database-ca/ca.crt'),
   SNAPSHOT_DB_USER: env.string('history_reader'),
   /** Secret (in the Snapshot's namespace) and key of the role's password. */
   SNAPSHOT_DB_SECRET_NAME: env.string('pg-history-reader'),
   SNAPSHOT_DB_SECRET_KEY: env.string('password'),
+  /** The database server's CA certificate (a key of a Secret), mounted where the JDBC URL's sslrootcert names it. */
+  SNAPSHOT_DB_CA_SECRET_NAME: env.string('pg-ca'),
+  SNAPSHOT_DB_CA_SECRET_KEY: env.string('ca.crt'),
   SNAPSHOT_SERVICE_ACCOUNT: env.string('spark-driver'),
   SNAPSHOT_UID: env.int(185, 1, 2 ** 31 - 1),
   SNAPSHOT_EXECUTORS: env.int(2, 1, 64),
@@ -85,6 +88,7 @@ export function snapshotExportSettings(cfg: OperatorConfig) {
     jdbcUrl: cfg.SNAPSHOT_JDBC_URL,
     dbUser: cfg.SNAPSHOT_DB_USER,
     dbPasswordSecret: { name: cfg.SNAPSHOT_DB_SECRET_NAME, key: cfg.SNAPSHOT_DB_SECRET_KEY },
+    dbCa: { name: cfg.SNAPSHOT_DB_CA_SECRET_NAME, key: cfg.SNAPSHOT_DB_CA_SECRET_KEY },
     serviceAccount: cfg.SNAPSHOT_SERVICE_ACCOUNT,
     uid: cfg.SNAPSHOT_UID,
     executors: cfg.SNAPSHOT_EXECUTORS,

@@ -48,6 +48,8 @@ export interface ClusterSpec {
     };
   };
   readonly managed?: { readonly roles?: readonly RoleConfiguration[] };
+  /** Names added to the operator-made server certificate (it already names the -rw, -r, -ro Services). */
+  readonly certificates?: { readonly serverAltDNSNames?: readonly string[] };
   readonly storage: { readonly size: string; readonly storageClass?: string };
   readonly resources?: ResourceRequirements;
   readonly podSecurityContext?: PodSecurityContext;

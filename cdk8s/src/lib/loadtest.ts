@@ -3,6 +3,7 @@
  * produce N fresh records, wait for the public store, check both stores). Its report is the pod's
  * log and its verdict the exit code (0 PASS, 1 FAIL); it never retries.
  */
+import { DATABASE_CA_DIR } from '@clinical-ingest/operator';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appLabels, selector } from './labels.js';
@@ -21,6 +22,8 @@ export interface LoadTestJobProps {
   readonly waitSeconds: number;
   /** The validation's environment (loadgen/src/validate/command.ts), secrets as references. */
   readonly env: readonly k8s.EnvVar[];
+  /** The database server's CA (a key of a Secret), mounted where the URL's sslrootcert names it. */
+  readonly databaseCa: { readonly name: string; readonly key: string };
 }
 
 export class LoadTestJob extends Construct {
@@ -56,10 +59,13 @@ export class LoadTestJob extends Construct {
                 args: ['validate', '--count', String(props.count), '--wait-seconds', String(props.waitSeconds), '--report', LoadTestJob.REPORT_FILE],
                 env: [...props.env],
                 resources: quantities({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2Gi' } }),
-                volumeMounts: [TMP_MOUNT],
+                volumeMounts: [TMP_MOUNT, { name: 'database-ca', mountPath: DATABASE_CA_DIR, readOnly: true }],
               },
             ],
-            volumes: [TMP_VOLUME],
+            volumes: [
+              TMP_VOLUME,
+              { name: 'database-ca', secret: { secretName: props.databaseCa.name, items: [{ key: props.databaseCa.key, path: 'ca.crt' }], defaultMode: 0o444 } },
+            ],
           }),
         },
       },

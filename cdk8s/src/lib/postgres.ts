@@ -42,6 +42,11 @@ export const DATABASE_ROLES = {
 
 export type DatabaseRole = keyof typeof DATABASE_ROLES;
 
+/** The names a client may reach a Service by, as a server certificate must list them. */
+export function serviceDnsNames(service: string, namespace: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}
+
 export interface PostgresClusterProps {
   /** @default 'pg' */
   readonly name?: string;
@@ -50,6 +55,8 @@ export interface PostgresClusterProps {
   /** @default '10Gi' */
   readonly storageSize?: string;
   readonly database: string;
+  /** The namespace (the server certificate names the pooler's Service in it). */
+  readonly namespace: string;
   /** PostgreSQL 18 image. */
   readonly imageName: string;
   /** db/migrations. */
@@ -69,6 +76,12 @@ export class PostgresCluster extends Construct {
   /** Service of the PgBouncer pooler in front of the primary. */
   readonly poolerService: string;
   readonly migrationsConfigMap: string;
+  /**
+   * CloudNativePG's server CA: `ca.crt` verifies the server certificate of the primary and of the
+   * pooler (the pooler presents the cluster's server certificate, which names it: see
+   * `serverAltDNSNames`). The Secret also holds the CA's key: mount only `ca.crt`.
+   */
+  readonly caSecret: { readonly name: string; readonly key: string };
 
   constructor(scope: Construct, id: string, props: PostgresClusterProps) {
     super(scope, id);
@@ -76,6 +89,7 @@ export class PostgresCluster extends Construct {
     this.rwService = `${this.name}-rw`;
     this.poolerService = `${this.name}-pooler-rw`;
     this.migrationsConfigMap = `${this.name}-migrations`;
+    this.caSecret = { name: `${this.name}-ca`, key: 'ca.crt' };
     const migrations = migrationFiles(props.migrationsDir);
 
     new k8s.KubeConfigMap(this, 'migrations', {
@@ -123,6 +137,10 @@ export class PostgresCluster extends Construct {
             passwordSecret: { name: props.roleSecrets[r] },
           })),
         },
+        // The pooler serves TLS with the cluster's server certificate: it must name the pooler's
+        // Service too, or no client could verify it (sslmode=verify-full). CloudNativePG adds
+        // the -rw, -r and -ro names itself.
+        certificates: { serverAltDNSNames: serviceDnsNames(this.poolerService, props.namespace) },
         storage: { size: props.storageSize ?? '10Gi' },
         resources: props.resources ?? { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } },
         podSecurityContext: restrictedPod(POSTGRES_UID, { fsGroup: true }),

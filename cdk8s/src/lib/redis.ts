@@ -2,7 +2,8 @@
  * Redis, the identity cache (keys are HMACs, values patient IDs: no plaintext PHI): a StatefulSet
  * with a persistent volume, append-only file on; ACL users per service, the default user off.
  * The passwords come from a Secret generated at deploy time; an init container renders the ACL
- * file from them into a memory-backed volume, so no password is in any manifest.
+ * file from them into a memory-backed volume, so no password is in any manifest. TLS only (no
+ * plaintext port): the serving certificate is a Secret made at deploy time; clients verify it.
  */
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -27,7 +28,11 @@ export interface RedisCacheProps {
   readonly maxMemory?: string;
   /** @default 6379 */
   readonly port?: number;
+  /** kubernetes.io/tls Secret (tls.crt, tls.key) with a certificate for the Service's names and localhost. */
+  readonly tlsSecret: string;
 }
+
+const TLS_DIR = '/etc/redis-tls';
 
 export class RedisCache extends Construct {
   readonly name: string;
@@ -42,7 +47,14 @@ export class RedisCache extends Construct {
     const labels = appLabels(this.name, 'identity-cache');
 
     const conf = [
-      `port ${this.port}`,
+      // TLS only: the plaintext port is off. The certificate is self-signed (its own CA).
+      'port 0',
+      `tls-port ${this.port}`,
+      `tls-cert-file ${TLS_DIR}/tls.crt`,
+      `tls-key-file ${TLS_DIR}/tls.key`,
+      `tls-ca-cert-file ${TLS_DIR}/tls.crt`,
+      // Clients authenticate with ACL passwords, not certificates.
+      'tls-auth-clients no',
       'bind 0.0.0.0',
       'protected-mode yes',
       'dir /data',
@@ -112,7 +124,13 @@ export class RedisCache extends Construct {
             ports: [{ name: 'redis', containerPort: this.port }],
             env: [secretEnv('PROBE_PASSWORD', props.passwordSecret, 'probe-password')],
             readinessProbe: {
-              exec: { command: ['sh', '-c', `redis-cli -p ${this.port} --user probe --pass "$PROBE_PASSWORD" --no-auth-warning ping | grep -q PONG`] },
+              exec: {
+                command: [
+                  'sh',
+                  '-c',
+                  `redis-cli --tls --cacert ${TLS_DIR}/tls.crt -h localhost -p ${this.port} --user probe --pass "$PROBE_PASSWORD" --no-auth-warning ping | grep -q PONG`,
+                ],
+              },
               periodSeconds: 5,
               timeoutSeconds: 2,
             },
@@ -121,6 +139,7 @@ export class RedisCache extends Construct {
             volumeMounts: [
               { name: 'config', mountPath: '/etc/redis', readOnly: true },
               { name: 'acl', mountPath: '/run/redis', readOnly: true },
+              { name: 'tls', mountPath: TLS_DIR, readOnly: true },
               { name: 'data', mountPath: '/data' },
             ],
           },
@@ -128,6 +147,7 @@ export class RedisCache extends Construct {
         volumes: [
           { name: 'config', configMap: { name: `${this.name}-config` } },
           { name: 'acl', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+          { name: 'tls', secret: { secretName: props.tlsSecret, defaultMode: 0o440 } },
         ],
       }),
     });

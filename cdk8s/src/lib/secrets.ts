@@ -5,6 +5,7 @@
  * Secrets that the operators write (Strimzi's KafkaUser and cluster-CA Secrets, CloudNativePG's
  * own) are listed in `OPERATOR_SECRETS` so that tests can check every reference resolves.
  */
+import { DATABASE_CA_FILE } from '@clinical-ingest/operator';
 import { DATABASE_ROLES, type DatabaseRole } from './postgres.js';
 
 export interface GeneratedSecret {
@@ -39,6 +40,9 @@ export const SECRET_NAMES = {
   } satisfies Record<DatabaseRole, string>,
 } as const;
 
+/** The query every database URL carries: TLS with the server's certificate and name verified. */
+export const DATABASE_TLS_QUERY = `sslmode=verify-full&sslrootcert=${DATABASE_CA_FILE}`;
+
 /** Keys of the identity Secret and the redis users Secret. */
 export const SECRET_KEYS = {
   hmac: 'hmac-secret',
@@ -58,8 +62,9 @@ function roleSecret(ctx: SecretPlanContext, role: DatabaseRole, host: string): G
     keys: ['username', 'password', 'url'],
     generate: (random) => {
       const password = random();
-      // TLS to the cluster; the CA is CloudNativePG's own (not verified by this URL: `no-verify`).
-      const url = `postgres://${username}:${password}@${host}:5432/${ctx.database}?sslmode=no-verify`;
+      // TLS, the server verified: its certificate must chain to CloudNativePG's CA (mounted at
+      // DATABASE_CA_FILE in every pod that uses the URL) and name the host.
+      const url = `postgres://${username}:${password}@${host}:5432/${ctx.database}?${DATABASE_TLS_QUERY}`;
       return { username, password, url };
     },
   };
@@ -90,26 +95,42 @@ export function secretPlan(ctx: SecretPlanContext): GeneratedSecret[] {
         return {
           [SECRET_KEYS.redisConsumerPassword]: consumer,
           [SECRET_KEYS.redisProbePassword]: random(),
-          [SECRET_KEYS.redisConsumerUrl]: `redis://consumer:${consumer}@${ctx.redisHost}:${ctx.redisPort}`,
+          // rediss: TLS, verified against the Redis serving certificate (REDIS_TLS_CA).
+          [SECRET_KEYS.redisConsumerUrl]: `rediss://consumer:${consumer}@${ctx.redisHost}:${ctx.redisPort}`,
         };
       },
     },
   ];
 }
 
+/** A self-signed serving certificate `make deploy` makes once (kubernetes.io/tls: tls.crt, tls.key). */
+export interface ServingCertificate {
+  readonly name: string;
+  /** The names the certificate lists (subjectAltName DNS entries). */
+  readonly dnsNames: readonly string[];
+  readonly keys: readonly string[];
+}
+
 /**
- * Objects `make deploy` derives from the cluster rather than from randomness: the operator's
- * serving certificate (self-signed, for its Service's DNS names; the APIService trusts it through
- * its caBundle) and a copy of the aggregator's client CA, which lives in kube-system.
+ * Objects `make deploy` derives from the cluster rather than from randomness: the serving
+ * certificates (self-signed; their clients trust the certificate itself): the operator's, for its
+ * Service (the APIService trusts it through its caBundle), and Redis's (the consumers verify it
+ * with REDIS_TLS_CA = its tls.crt; `localhost` for the pod's own probe); and a copy of the
+ * aggregator's client CA, which lives in kube-system.
  */
 export interface DeployTimeObjects {
-  readonly tlsSecret: { readonly name: string; readonly serviceName: string; readonly keys: readonly string[] };
+  readonly tlsSecret: ServingCertificate;
+  readonly redisTlsSecret: ServingCertificate;
   readonly clientCaConfigMap: { readonly name: string; readonly keys: readonly string[] };
 }
 
-export function deployTimeObjects(operatorName: string): DeployTimeObjects {
+export const redisTlsSecretName = (redisName: string): string => `${redisName}-tls`;
+
+export function deployTimeObjects(operatorName: string, namespace: string, redisName: string): DeployTimeObjects {
+  const svc = (name: string) => [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
   return {
-    tlsSecret: { name: `${operatorName}-tls`, serviceName: operatorName, keys: ['tls.crt', 'tls.key'] },
+    tlsSecret: { name: `${operatorName}-tls`, dnsNames: svc(operatorName), keys: ['tls.crt', 'tls.key'] },
+    redisTlsSecret: { name: redisTlsSecretName(redisName), dnsNames: [redisName, `${redisName}.${namespace}`, ...svc(redisName), 'localhost'], keys: ['tls.crt', 'tls.key'] },
     clientCaConfigMap: { name: `${operatorName}-client-ca`, keys: ['ca.crt'] },
   };
 }

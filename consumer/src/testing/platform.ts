@@ -28,6 +28,10 @@ export const env = {
   publicDb: process.env['PUBLIC_DATABASE_URL'] ?? 'postgres://anon_writer@127.0.0.1:15432/clinical',
   redis: process.env['REDIS_URL'] ?? LOCAL_DEFAULTS.REDIS_URL,
   dynamo: process.env['DYNAMODB_ENDPOINT'] ?? LOCAL_DEFAULTS.DYNAMODB_ENDPOINT,
+  /** The same Redis over TLS, with a certificate for `localhost` from the local CA (scripts/platform.sh). */
+  redisTls: process.env['REDIS_TLS_URL'] ?? 'rediss://localhost:16380',
+  /** The local CA that signed the TLS certificate of PostgreSQL and Redis. */
+  tlsCaFile: process.env['LOCAL_TLS_CA'] ?? join(dirname(fileURLToPath(import.meta.url)), '../../../.local/tls/ca.crt'),
 };
 
 export const TEST_SECRET = 'integration-test-identity-secret-0123456789';

@@ -139,6 +139,10 @@ function specSchema(): JSONSchemaProps {
               redisUrl: secretKeyRef('REDIS_URL, when it carries a password (Redis ACL user).'),
               kafkaPassword: secretKeyRef('KAFKA_SASL_PASSWORD, required with kafka.sasl.'),
               kafkaCa: secretKeyRef("KAFKA_SSL_CA: the brokers' CA certificate (PEM); turns TLS on."),
+              databaseCa: secretKeyRef(
+                "The database server's CA certificate (PEM), mounted at /etc/intake/database-ca/ca.crt: the database URLs' sslrootcert (sslmode=verify-full).",
+              ),
+              redisCa: secretKeyRef("REDIS_TLS_CA: the CA certificate (PEM) of Redis's server certificate, for a rediss:// REDIS_URL."),
             },
             ['identityHmacSecret', 'databaseUrl'],
           ),

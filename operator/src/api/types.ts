@@ -53,7 +53,18 @@ export interface ConsumerSecrets {
   readonly kafkaPassword?: SecretKeyRef;
   /** KAFKA_SSL_CA: the brokers' CA certificate (PEM); turns TLS on. */
   readonly kafkaCa?: SecretKeyRef;
+  /**
+   * The database server's CA certificate (PEM), mounted as the file `DATABASE_CA_FILE`, which the
+   * database URLs name (`sslmode=verify-full&sslrootcert=…`).
+   */
+  readonly databaseCa?: SecretKeyRef;
+  /** REDIS_TLS_CA: the CA certificate (PEM) Redis's certificate chains to, for a `rediss://` REDIS_URL. */
+  readonly redisCa?: SecretKeyRef;
 }
+
+/** Where a consumer finds `consumer.secrets.databaseCa`: the `sslrootcert` of its database URLs. */
+export const DATABASE_CA_DIR = '/etc/intake/database-ca';
+export const DATABASE_CA_FILE = `${DATABASE_CA_DIR}/ca.crt`;
 
 /** An extra environment variable with a literal value (no secrets here: use a Secret and `secrets`). */
 export interface EnvVarLiteral {

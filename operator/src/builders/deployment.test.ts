@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { samplePipeline } from '../testing/fixtures.js';
+import { DATABASE_CA_DIR, DATABASE_CA_FILE } from '../api/types.js';
 import { BuildError } from './common.js';
 import { buildConsumerDeployment, GRACE_MARGIN_SECONDS } from './deployment.js';
 
@@ -156,6 +157,8 @@ describe('buildConsumerDeployment: Kafka TLS/SASL and Redis credentials', () => 
         redisUrl: { name: 'redis-users', key: 'consumer-url' },
         kafkaPassword: { name: 'consumer', key: 'password' },
         kafkaCa: { name: 'intake-cluster-ca-cert', key: 'ca.crt' },
+        redisCa: { name: 'redis-tls', key: 'tls.crt' },
+        databaseCa: { name: 'pg-ca', key: 'ca.crt' },
       },
     },
   };
@@ -169,7 +172,16 @@ describe('buildConsumerDeployment: Kafka TLS/SASL and Redis credentials', () => 
       KAFKA_SASL_PASSWORD: { secretKeyRef: { name: 'consumer', key: 'password' } },
       KAFKA_SSL_CA: { secretKeyRef: { name: 'intake-cluster-ca-cert', key: 'ca.crt' } },
       REDIS_URL: { secretKeyRef: { name: 'redis-users', key: 'consumer-url' } },
+      REDIS_TLS_CA: { secretKeyRef: { name: 'redis-tls', key: 'tls.crt' } },
     });
+  });
+
+  it("mounts the database CA (its one key) where the URLs' sslrootcert names it", () => {
+    const pod = buildConsumerDeployment({ ...secure, spec }).spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({ name: 'database-ca', secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+    expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'database-ca', mountPath: DATABASE_CA_DIR, readOnly: true });
+    expect(DATABASE_CA_FILE).toBe(`${DATABASE_CA_DIR}/ca.crt`);
+    expect(buildConsumerDeployment(secure).spec!.template.spec!.volumes!.map((v) => v.name)).toEqual(['tmp']);
   });
 
   it('plaintext Kafka sets none of them', () => {

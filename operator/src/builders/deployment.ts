@@ -1,6 +1,6 @@
-import type { V1Container, V1Deployment, V1EnvVar, V1SecurityContext } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EnvVar, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { DEFAULTS } from '../api/defaults.js';
-import type { IngestPipeline, SecretKeyRef } from '../api/types.js';
+import { DATABASE_CA_DIR, type IngestPipeline, type SecretKeyRef } from '../api/types.js';
 import { BuildError, type BuildOptions, consumerName, objectLabels, ownerReferences, requireNamespace, selectorLabels } from './common.js';
 
 export interface DeploymentOptions extends BuildOptions {
@@ -47,6 +47,7 @@ export const RESERVED_ENV = [
   'DATABASE_URL',
   'PUBLIC_DATABASE_URL',
   'REDIS_URL',
+  'REDIS_TLS_CA',
   'KAFKA_SSL',
   'KAFKA_SSL_CA',
   'KAFKA_SASL_MECHANISM',
@@ -86,6 +87,7 @@ function consumerEnv(pipeline: IngestPipeline): V1EnvVar[] {
     secretEnv('DATABASE_URL', consumer.secrets.databaseUrl),
     ...(consumer.secrets.publicDatabaseUrl === undefined ? [] : [secretEnv('PUBLIC_DATABASE_URL', consumer.secrets.publicDatabaseUrl)]),
     ...(consumer.secrets.redisUrl === undefined ? [] : [secretEnv('REDIS_URL', consumer.secrets.redisUrl)]),
+    ...(consumer.secrets.redisCa === undefined ? [] : [secretEnv('REDIS_TLS_CA', consumer.secrets.redisCa)]),
     ...kafkaSecurityEnv(pipeline),
   ];
   for (const e of consumer.env ?? []) {
@@ -95,6 +97,16 @@ function consumerEnv(pipeline: IngestPipeline): V1EnvVar[] {
     env.push({ name: e.name, value: e.value });
   }
   return env;
+}
+
+/** The database CA as a file (only its one key of the Secret), where the URLs' sslrootcert names it. */
+function databaseCaVolume(pipeline: IngestPipeline): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  const ref = pipeline.spec.consumer.secrets.databaseCa;
+  if (ref === undefined) return { volumes: [], mounts: [] };
+  return {
+    volumes: [{ name: 'database-ca', secret: { secretName: ref.name, items: [{ key: ref.key, path: 'ca.crt' }], defaultMode: 0o444 } }],
+    mounts: [{ name: 'database-ca', mountPath: DATABASE_CA_DIR, readOnly: true }],
+  };
 }
 
 /**
@@ -111,6 +123,7 @@ export function buildConsumerDeployment(pipeline: IngestPipeline, opts: Deployme
   const port = consumer.metricsPort ?? DEFAULTS.metricsPort;
   const shutdown = consumer.shutdownTimeoutSeconds ?? DEFAULTS.shutdownTimeoutSeconds;
   const owners = ownerReferences(pipeline, opts);
+  const databaseCa = databaseCaVolume(pipeline);
 
   const container: V1Container = {
     name: 'consumer',
@@ -124,7 +137,7 @@ export function buildConsumerDeployment(pipeline: IngestPipeline, opts: Deployme
     livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
     readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
     securityContext: restrictedContainerSecurityContext(),
-    volumeMounts: [{ name: 'tmp', mountPath: MOUNT_TMP }],
+    volumeMounts: [{ name: 'tmp', mountPath: MOUNT_TMP }, ...databaseCa.mounts],
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
 
@@ -165,7 +178,7 @@ export function buildConsumerDeployment(pipeline: IngestPipeline, opts: Deployme
             },
           ],
           containers: [container],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, ...databaseCa.volumes],
         },
       },
     },

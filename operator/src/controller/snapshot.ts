@@ -8,7 +8,7 @@
  */
 import type { Logger } from '@clinical-ingest/intake-core';
 import { SNAPSHOT_KIND, type Snapshot, type SnapshotPhase, type SnapshotStatus } from '../api/snapshot.js';
-import { API_VERSION } from '../api/types.js';
+import { API_VERSION, DATABASE_CA_DIR } from '../api/types.js';
 import { MANAGED_BY } from '../builders/common.js';
 import type { KeyReconciler } from './controller.js';
 import type { Clock, KubeClient, KubeObject, ObjectRef } from './ports.js';
@@ -28,6 +28,8 @@ export interface SnapshotExportSettings {
   readonly jdbcUrl: string;
   readonly dbUser: string;
   readonly dbPasswordSecret: { readonly name: string; readonly key: string };
+  /** The database server's CA certificate, mounted at DATABASE_CA_FILE (the JDBC URL's sslrootcert). */
+  readonly dbCa: { readonly name: string; readonly key: string };
   readonly serviceAccount: string;
   readonly uid: number;
   readonly executors: number;
@@ -64,6 +66,7 @@ export function buildSparkApplication(s: Snapshot, o: SnapshotExportSettings): S
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'work-dir', mountPath: '/opt/spark/work-dir' },
       { name: 'destination', mountPath: SNAPSHOT_MOUNT },
+      { name: 'database-ca', mountPath: DATABASE_CA_DIR, readOnly: true },
     ],
   };
   return {
@@ -92,6 +95,7 @@ export function buildSparkApplication(s: Snapshot, o: SnapshotExportSettings): S
         { name: 'tmp', emptyDir: {} },
         { name: 'work-dir', emptyDir: {} },
         { name: 'destination', persistentVolumeClaim: { claimName: s.spec.destination.persistentVolumeClaim.claimName } },
+        { name: 'database-ca', secret: { secretName: o.dbCa.name, items: [{ key: o.dbCa.key, path: 'ca.crt' }], defaultMode: 0o444 } },
       ],
       driver: { ...pod, cores: 1, coreLimit: '1', memory: '1g', serviceAccount: o.serviceAccount },
       executor: { ...pod, cores: 1, memory: '1g', instances: o.executors },
