@@ -237,7 +237,9 @@ describe('every connection to a store is TLS with the server verified', () => {
     const app = all.find((o) => o.kind === 'SparkApplication') as unknown as { spec: { driver: { volumeMounts: { mountPath: string }[] } } };
     app.spec.driver.volumeMounts = app.spec.driver.volumeMounts.filter((m) => m.mountPath !== '/etc/intake/database-ca');
     expect(transportErrors(all, runtimeSecretValues(s))).toEqual([
-      expect.stringMatching(/SparkApplication snapshot-example: spec\.driver: SNAPSHOT_JDBC_URL: its CA file \/etc\/intake\/database-ca\/ca\.crt is on no volume/),
+      expect.stringMatching(
+        /SparkApplication snapshot-example: spec\.driver: SNAPSHOT_JDBC_URL: its CA file \/etc\/intake\/database-ca\/ca\.crt is on no volume/,
+      ),
     ]);
   });
 

@@ -24,16 +24,23 @@ beforeAll(() => {
   // A CA the servers' certificates do not chain to.
   dir = mkdtempSync(join(tmpdir(), 'tls-itest-'));
   otherCa = join(dir, 'other-ca.crt');
-  execFileSync('openssl', ['req', '-x509', '-new', '-nodes', '-newkey', 'rsa:2048', '-days', '1', '-subj', '/CN=not the platform CA', '-keyout', join(dir, 'k'), '-out', otherCa], {
-    stdio: 'ignore',
-  });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-new', '-nodes', '-newkey', 'rsa:2048', '-days', '1', '-subj', '/CN=not the platform CA', '-keyout', join(dir, 'k'), '-out', otherCa],
+    {
+      stdio: 'ignore',
+    },
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const port = new URL(env.adminDb).port;
 
 async function pgTls(host: string, ca: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: `postgres://postgres@${host}:${port}/clinical?sslmode=verify-full&sslrootcert=${ca}`, connectionTimeoutMillis: 5_000 });
+  const client = new pg.Client({
+    connectionString: `postgres://postgres@${host}:${port}/clinical?sslmode=verify-full&sslrootcert=${ca}`,
+    connectionTimeoutMillis: 5_000,
+  });
   client.on('error', () => {});
   await client.connect();
   try {

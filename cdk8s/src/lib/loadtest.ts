@@ -64,7 +64,10 @@ export class LoadTestJob extends Construct {
             ],
             volumes: [
               TMP_VOLUME,
-              { name: 'database-ca', secret: { secretName: props.databaseCa.name, items: [{ key: props.databaseCa.key, path: 'ca.crt' }], defaultMode: 0o444 } },
+              {
+                name: 'database-ca',
+                secret: { secretName: props.databaseCa.name, items: [{ key: props.databaseCa.key, path: 'ca.crt' }], defaultMode: 0o444 },
+              },
             ],
           }),
         },

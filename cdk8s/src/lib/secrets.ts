@@ -130,7 +130,11 @@ export function deployTimeObjects(operatorName: string, namespace: string, redis
   const svc = (name: string) => [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`];
   return {
     tlsSecret: { name: `${operatorName}-tls`, dnsNames: svc(operatorName), keys: ['tls.crt', 'tls.key'] },
-    redisTlsSecret: { name: redisTlsSecretName(redisName), dnsNames: [redisName, `${redisName}.${namespace}`, ...svc(redisName), 'localhost'], keys: ['tls.crt', 'tls.key'] },
+    redisTlsSecret: {
+      name: redisTlsSecretName(redisName),
+      dnsNames: [redisName, `${redisName}.${namespace}`, ...svc(redisName), 'localhost'],
+      keys: ['tls.crt', 'tls.key'],
+    },
     clientCaConfigMap: { name: `${operatorName}-client-ca`, keys: ['ca.crt'] },
   };
 }

@@ -44,7 +44,7 @@ function podViews(obj: KubeObject): PodView[] {
   const spec = rec(obj['spec']);
   const fromPodSpec = (where: string, pod: Json): PodView[] =>
     [...list(pod['initContainers']), ...list(pod['containers'])].map((c, i) => ({
-      where: `${where}[${i}] ${String(c['name'] ?? '')}`.trim(),
+      where: `${where}[${i}] ${typeof c['name'] === 'string' ? c['name'] : ''}`.trim(),
       env: list(c['env']),
       mountPaths: list(c['volumeMounts']).map((m) => String(m['mountPath'])),
     }));
@@ -100,10 +100,12 @@ export function transportErrors(objects: readonly KubeObject[], secrets: SecretV
           for (const err of databaseUrlErrors(value)) at(`${String(e['name'])}: ${err}`);
           const ca = new URLSearchParams(value.slice(value.indexOf('?') + 1)).get('sslrootcert');
           const passedOn = PASSED_ON.has(`${obj.kind}/${obj.metadata.name ?? ''} ${String(e['name'])}`);
-          if (ca && !passedOn && !pod.mountPaths.includes(posix.dirname(ca))) at(`${String(e['name'])}: its CA file ${ca} is on no volume the container mounts`);
+          if (ca && !passedOn && !pod.mountPaths.includes(posix.dirname(ca)))
+            at(`${String(e['name'])}: its CA file ${ca} is on no volume the container mounts`);
         }
         if (value.startsWith('redis://')) at(`${String(e['name'])}: plaintext Redis URL: use rediss://`);
-        if (value.startsWith('rediss://') && !names.has('REDIS_TLS_CA')) at(`${String(e['name'])}: rediss:// without REDIS_TLS_CA: the server's certificate is not verified against its CA`);
+        if (value.startsWith('rediss://') && !names.has('REDIS_TLS_CA'))
+          at(`${String(e['name'])}: rediss:// without REDIS_TLS_CA: the server's certificate is not verified against its CA`);
       }
     }
     if (obj.kind === 'ConfigMap') {

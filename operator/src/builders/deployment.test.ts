@@ -178,7 +178,10 @@ describe('buildConsumerDeployment: Kafka TLS/SASL and Redis credentials', () => 
 
   it("mounts the database CA (its one key) where the URLs' sslrootcert names it", () => {
     const pod = buildConsumerDeployment({ ...secure, spec }).spec!.template.spec!;
-    expect(pod.volumes).toContainEqual({ name: 'database-ca', secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+    expect(pod.volumes).toContainEqual({
+      name: 'database-ca',
+      secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
+    });
     expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'database-ca', mountPath: DATABASE_CA_DIR, readOnly: true });
     expect(DATABASE_CA_FILE).toBe(`${DATABASE_CA_DIR}/ca.crt`);
     expect(buildConsumerDeployment(secure).spec!.template.spec!.volumes!.map((v) => v.name)).toEqual(['tmp']);

@@ -45,9 +45,16 @@ describe('buildSparkApplication', () => {
     expect(a.spec['arguments']).toEqual(['--as-of', '2026-12-01T00:00:00Z', '--scope', 'public', '--out', '/snapshots/a/b']);
     expect(a.spec['volumes']).toContainEqual({ name: 'destination', persistentVolumeClaim: { claimName: 'exports' } });
     // The database CA, only its one key, where a verify-full JDBC URL's sslrootcert names it.
-    expect(a.spec['volumes']).toContainEqual({ name: 'database-ca', secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } });
+    expect(a.spec['volumes']).toContainEqual({
+      name: 'database-ca',
+      secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 },
+    });
     for (const role of ['driver', 'executor'])
-      expect((a.spec[role] as { volumeMounts: unknown[] }).volumeMounts).toContainEqual({ name: 'database-ca', mountPath: '/etc/intake/database-ca', readOnly: true });
+      expect((a.spec[role] as { volumeMounts: unknown[] }).volumeMounts).toContainEqual({
+        name: 'database-ca',
+        mountPath: '/etc/intake/database-ca',
+        readOnly: true,
+      });
     expect(a.spec['driver']).toMatchObject({
       serviceAccount: 'spark-driver',
       envSecretKeyRefs: { SNAPSHOT_DB_PASSWORD: { name: 'pg-history-reader', key: 'password' } },
