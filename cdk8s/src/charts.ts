@@ -134,9 +134,15 @@ export class PublicStoreChart extends Chart {
 
 export class SparkChart extends Chart {
   readonly rbac: SparkRbac;
-  constructor(scope: Construct, id: string, s: PlatformSettings) {
+  constructor(scope: Construct, id: string, s: PlatformSettings, postgres: PostgresChart) {
     super(scope, id, chartProps(s));
-    this.rbac = new SparkRbac(this, 'rbac', { namespace: s.namespace });
+    this.rbac = new SparkRbac(this, 'rbac', {
+      namespace: s.namespace,
+      image: SPARK_EXPORT.image,
+      // What the SparkApplications the operator builds pass their pods (operator SNAPSHOT_* settings below).
+      secretKeys: { [SECRET_NAMES.roles.history]: [SECRET_KEYS.password], [postgres.postgres.caSecret.name]: [postgres.postgres.caSecret.key] },
+      claims: [SNAPSHOTS_CLAIM],
+    });
     // Where `make snapshot-export` puts exports (Snapshot spec.destination): a master-scope export
     // there is PHI. ReadWriteOnce serves a one-node cluster (kind); with executors on several
     // nodes, use a ReadWriteMany class.
@@ -326,7 +332,7 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const postgres = new PostgresChart(scope, 'postgres', s);
   const redis = new RedisChart(scope, 'redis', s);
   const publicStore = s.publicStore.externalEndpoint === undefined ? new PublicStoreChart(scope, 'public-store', s) : undefined;
-  const spark = new SparkChart(scope, 'spark', s);
+  const spark = new SparkChart(scope, 'spark', s, postgres);
   const operator = new OperatorChart(scope, 'operator', s, kafka, postgres, spark);
   const pipeline = new PipelineChart(scope, 'pipeline', s, kafka, postgres);
   const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline, postgres);

@@ -4,7 +4,16 @@
  * the consumer Deployment the operator builds from the synthesized IngestPipeline.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { duplicateKeyErrors, egressErrors, exposureErrors, namespaceErrors, podTemplates, postureErrors, type PostureOptions } from './validation/posture.js';
+import {
+  duplicateKeyErrors,
+  egressErrors,
+  exposureErrors,
+  namespaceErrors,
+  podCreatorErrors,
+  podTemplates,
+  postureErrors,
+  type PostureOptions,
+} from './validation/posture.js';
 import { settingsFromEnvironment } from './settings.js';
 import { runtimeSecretValues, synthesize, type Synthesized } from './validation/platform.js';
 import { transportErrors } from './validation/transport.js';
@@ -248,5 +257,25 @@ describe('every connection to a store is TLS with the server verified', () => {
     const cm = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'redis-config') as unknown as { data: Record<string, string> };
     cm.data['redis.conf'] = cm.data['redis.conf']!.replace('port 0', 'port 6379');
     expect(transportErrors(all, runtimeSecretValues(s)).join('\n')).toMatch(/redis-config: redis\.conf: plaintext port 6379/);
+  });
+});
+
+describe('who may create pods is narrowed by an admission policy', () => {
+  it('the Spark driver (it starts its executors) is held by a ValidatingAdmissionPolicy bound with Deny', () => {
+    expect(podCreatorErrors(s.all)).toEqual([]);
+    const policy = s.all.find((o) => o.kind === 'ValidatingAdmissionPolicy')!;
+    expect(JSON.stringify(policy)).toContain(`'system:serviceaccount:${s.settings.namespace}:spark-driver'`);
+  });
+
+  it('refuses the manifests as they were: a role that creates pods and no policy', () => {
+    const without = s.all.filter((o) => !o.kind.startsWith('ValidatingAdmissionPolicy'));
+    expect(podCreatorErrors(without)).toEqual([
+      expect.stringMatching(/RoleBinding spark-driver: system:serviceaccount:clinical-ingest:spark-driver may create pods .* no ValidatingAdmissionPolicy/),
+    ]);
+    // A policy that only warns narrows nothing.
+    const warnOnly = s.all.map((o) =>
+      o.kind === 'ValidatingAdmissionPolicyBinding' ? { ...o, spec: { ...(o['spec'] as object), validationActions: ['Warn'] } } : o,
+    );
+    expect(podCreatorErrors(warnOnly)).toHaveLength(1);
   });
 });

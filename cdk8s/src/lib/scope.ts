@@ -13,6 +13,8 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'PersistentVolume',
   'StorageClass',
   'PriorityClass',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
 ]);
 
 /** Drops `metadata.namespace` from a cluster-scoped object. */

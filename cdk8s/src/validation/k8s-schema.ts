@@ -7,6 +7,7 @@
  *   validation (`kubectl apply`'s default) makes it.
  */
 import * as kc from '@kubernetes/client-node';
+import * as admissionregistrationV1 from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import * as apiextensionsV1 from 'kubernetes-models/apiextensions.k8s.io/v1';
 import * as apiregistrationV1 from 'kubernetes-models/apiregistration.k8s.io/v1';
 import * as appsV1 from 'kubernetes-models/apps/v1';
@@ -31,6 +32,7 @@ const MODELS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
   'rbac.authorization.k8s.io/v1': rbacV1,
   'apiextensions.k8s.io/v1': apiextensionsV1,
   'apiregistration.k8s.io/v1': apiregistrationV1,
+  'admissionregistration.k8s.io/v1': admissionregistrationV1,
 };
 
 export function isCoreKind(apiVersion: string): boolean {

@@ -38,6 +38,8 @@ export const PODLESS_KINDS: ReadonlySet<string> = new Set([
   'PersistentVolumeClaim',
   'PodMonitor',
   'PrometheusRule',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
   // The operator turns it into a Deployment: the tests check that Deployment (buildConsumerDeployment).
   'IngestPipeline',
 ]);
@@ -242,4 +244,49 @@ export function egressErrors(obj: KubeObject): string[] {
       .filter((p) => p.ipBlock?.cidr === '0.0.0.0/0' || p.ipBlock?.cidr === '::/0')
       .map((p) => `${describe(obj)}: egress to every address (${p.ipBlock!.cidr})`),
   );
+}
+
+/**
+ * Who may create pods may mount every Secret of the namespace into one. Every ServiceAccount a
+ * Role or ClusterRole of ours lets create (or change) pods is therefore held by a
+ * ValidatingAdmissionPolicy that matches its user name and is bound with `Deny`, so that what
+ * it can start is narrowed to what it needs (the Spark driver: lib/spark.ts).
+ */
+export function podCreatorErrors(objects: readonly KubeObject[]): string[] {
+  type Rule = { apiGroups?: string[]; resources?: string[]; verbs?: string[] };
+  type Binding = { roleRef: { kind: string; name: string }; subjects?: { kind: string; name: string; namespace?: string }[] };
+  const createsPods = (r: Rule) =>
+    (r.apiGroups ?? []).some((g) => g === '' || g === '*') &&
+    (r.resources ?? []).some((x) => x === 'pods' || x === '*') &&
+    (r.verbs ?? []).some((v) => ['create', 'update', 'patch', '*'].includes(v));
+  const roles = new Set(
+    objects
+      .filter((o) => (o.kind === 'Role' || o.kind === 'ClusterRole') && ((o['rules'] as Rule[] | undefined) ?? []).some(createsPods))
+      .map((o) => `${o.kind}/${o.metadata.name}`),
+  );
+  const policies = objects.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
+  const bound = new Set(
+    objects
+      .filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding')
+      .filter((o) => ((get(o, 'spec', 'validationActions') as string[] | undefined) ?? []).includes('Deny'))
+      .map((o) => get(o, 'spec', 'policyName')),
+  );
+  const out: string[] = [];
+  for (const b of objects.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+    const { roleRef, subjects } = b as unknown as Binding;
+    if (!roles.has(`${roleRef.kind}/${roleRef.name}`)) continue;
+    for (const sub of (subjects ?? []).filter((x) => x.kind === 'ServiceAccount')) {
+      const user = `system:serviceaccount:${sub.namespace ?? b.metadata.namespace ?? ''}:${sub.name}`;
+      const held = policies.some(
+        (p) =>
+          bound.has(p.metadata.name) &&
+          ((get(p, 'spec', 'matchConditions') as { expression?: string }[] | undefined) ?? []).some((m) => m.expression?.includes(`'${user}'`)),
+      );
+      if (!held)
+        out.push(
+          `${describe(b)}: ${user} may create pods (${roleRef.kind} ${roleRef.name}), and with them mount any Secret: no ValidatingAdmissionPolicy bound with Deny narrows what it may create`,
+        );
+    }
+  }
+  return out;
 }

@@ -23,6 +23,7 @@ const OUR_GROUPS = new Set([
   'apps',
   'rbac.authorization.k8s.io',
   'apiregistration.k8s.io',
+  'admissionregistration.k8s.io',
   'networking.k8s.io',
   'policy',
   'batch',
