@@ -128,6 +128,13 @@ export class PublicStoreChart extends Chart {
       port: s.publicStore.port,
       table: s.publicStore.table,
       nodePort: s.publicStore.nodePort,
+      keys: {
+        secret: SECRET_NAMES.publicStoreKeys,
+        writerKeyId: SECRET_KEYS.writerKeyId,
+        writerSecret: SECRET_KEYS.writerSecret,
+        readerKeyId: SECRET_KEYS.readerKeyId,
+        readerSecret: SECRET_KEYS.readerSecret,
+      },
     });
   }
 }
@@ -193,16 +200,17 @@ export function dynamoEndpoint(s: PlatformSettings): string {
   return s.publicStore.externalEndpoint ?? `http://${s.publicStore.name}:${s.publicStore.port}`;
 }
 
-/** Variables of the AWS SDK the DynamoDB-API clients need against dynalite (which accepts any credentials). */
+/**
+ * Variables of the AWS SDK the DynamoDB-API clients need. The credentials are not here: against the
+ * in-cluster store they are its authorizer's access keys (a Secret: the consumers get the writer's,
+ * the validation the reader's); against AWS, give the pods an IAM identity (IRSA / EKS Pod Identity).
+ */
 export function dynamoClientEnv(s: PlatformSettings): Record<string, string> {
   return {
     DYNAMODB_ENDPOINT: dynamoEndpoint(s),
     DYNAMODB_REGION: 'us-east-1',
     PUBLIC_TABLE: s.publicStore.table,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    // dynalite checks no signature; these name no account and open nothing. Against AWS, leave them
-    // out and give the pods an IAM identity (IRSA / EKS Pod Identity).
-    ...(s.publicStore.externalEndpoint === undefined ? { AWS_ACCESS_KEY_ID: 'dynalite', AWS_SECRET_ACCESS_KEY: 'dynalite' } : {}),
   };
 }
 
@@ -240,6 +248,13 @@ export class PipelineChart extends Chart {
         kafkaCa: { name: kafka.cluster.clusterCaSecret, key: 'ca.crt' },
         // CloudNativePG's CA verifies the database (sslmode=verify-full); Redis's own certificate, Redis.
         databaseCa: postgres.postgres.caSecret,
+        // The in-cluster public store's writer key (its authorizer lets only this key write).
+        ...(s.publicStore.externalEndpoint === undefined
+          ? {
+              awsAccessKeyId: { name: SECRET_NAMES.publicStoreKeys, key: SECRET_KEYS.writerKeyId },
+              awsSecretAccessKey: { name: SECRET_NAMES.publicStoreKeys, key: SECRET_KEYS.writerSecret },
+            }
+          : {}),
         redisCa: { name: redisTlsSecretName(s.redis.name), key: 'tls.crt' },
       },
       minReplicas: s.consumer.minReplicas,
@@ -276,6 +291,13 @@ export class LoadTestChart extends Chart {
           CONSUMER_METRICS_URLS: pipeline.pipeline.metricsUrl,
         }),
         secretEnv('VALIDATE_DATABASE_URL', SECRET_NAMES.roles.validation, SECRET_KEYS.url),
+        // The in-cluster public store's reader key: the validation reads, never writes.
+        ...(s.publicStore.externalEndpoint === undefined
+          ? [
+              secretEnv('AWS_ACCESS_KEY_ID', SECRET_NAMES.publicStoreKeys, SECRET_KEYS.readerKeyId),
+              secretEnv('AWS_SECRET_ACCESS_KEY', SECRET_NAMES.publicStoreKeys, SECRET_KEYS.readerSecret),
+            ]
+          : []),
         secretEnv('IDENTITY_HMAC_SECRET', SECRET_NAMES.identity, SECRET_KEYS.hmac),
       ],
     });

@@ -10,6 +10,7 @@ import {
   exposureErrors,
   namespaceErrors,
   podCreatorErrors,
+  publicStoreWriterErrors,
   podTemplates,
   postureErrors,
   type PostureOptions,
@@ -85,7 +86,7 @@ describe('every pod template', () => {
 });
 
 describe('nothing is exposed outside the cluster', () => {
-  it('no Service is a NodePort or a LoadBalancer (the stores hold PHI; the public store checks no credentials)', () => {
+  it('no Service is a NodePort or a LoadBalancer (the stores hold PHI)', () => {
     expect([...s.all, ...s.operatorBuilt].flatMap(exposureErrors)).toEqual([]);
   });
 
@@ -277,5 +278,47 @@ describe('who may create pods is narrowed by an admission policy', () => {
       o.kind === 'ValidatingAdmissionPolicyBinding' ? { ...o, spec: { ...(o['spec'] as object), validationActions: ['Warn'] } } : o,
     );
     expect(podCreatorErrors(warnOnly)).toHaveLength(1);
+  });
+});
+
+describe('only the consumers write the anonymized store', () => {
+  const consumerLabels = { 'app.kubernetes.io/name': 'intake-consumer' };
+  const objects = () => [...s.all, ...s.operatorBuilt].map(clone);
+
+  it("the DynamoDB-API store gets its authorizer's keys from a Secret; the writer's key reaches the consumers only", () => {
+    expect(publicStoreWriterErrors(objects(), consumerLabels)).toEqual([]);
+    const env = (name: string) => JSON.stringify(find(name === 'consumer' ? 'Deployment' : 'Job', name === 'consumer' ? 'intake-consumer' : undefined));
+    expect(env('consumer')).toContain('"key":"writer-key-id"');
+    expect(env('loadtest')).toContain('"key":"reader-key-id"');
+    expect(env('loadtest')).not.toContain('"key":"writer');
+  });
+
+  it('refuses the store as it was (no keys: it took any request) and literal credentials', () => {
+    const all = objects();
+    const store = all.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'public-store') as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string }[] }[] } } };
+    };
+    const c = store.spec.template.spec.containers[0]!;
+    c.env = c.env
+      .filter((e) => e.name !== 'PUBLIC_STORE_READER_SECRET')
+      .map((e) => (e.name === 'PUBLIC_STORE_WRITER_SECRET' ? { name: e.name, value: 'x' } : e));
+    const job = all.find((o) => o.kind === 'Job') as unknown as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
+    job.spec.template.spec.containers[0]!.env.push({ name: 'AWS_SECRET_ACCESS_KEY', value: 'dynalite' });
+    const text = publicStoreWriterErrors(all, consumerLabels).join('\n');
+    expect(text).toMatch(/public-store: PUBLIC_STORE_WRITER_SECRET must come from a Secret/);
+    expect(text).toMatch(/public-store: PUBLIC_STORE_READER_SECRET must come from a Secret/);
+    expect(text).toMatch(/intake-loadtest: AWS_SECRET_ACCESS_KEY is a literal/);
+  });
+
+  it("refuses the writer's key in any other pod (the load test)", () => {
+    const all = objects();
+    const job = all.find((o) => o.kind === 'Job') as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string; valueFrom?: { secretKeyRef?: { key: string } } }[] }[] } } };
+    };
+    for (const e of job.spec.template.spec.containers[0]!.env)
+      if (e.valueFrom?.secretKeyRef?.key === 'reader-key-id') e.valueFrom.secretKeyRef.key = 'writer-key-id';
+    expect(publicStoreWriterErrors(all, consumerLabels)).toEqual([
+      expect.stringMatching(/intake-loadtest: AWS_ACCESS_KEY_ID is the public store's writer key/),
+    ]);
   });
 });

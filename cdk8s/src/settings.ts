@@ -76,8 +76,8 @@ export interface PublicStoreSettings {
   readonly externalEndpoint?: string | undefined;
   /**
    * A NodePort for the store (kind-config.yaml maps DEV_PUBLIC_STORE_NODEPORT to 127.0.0.1:28000 on
-   * the host). dynalite checks no credentials: a NodePort lets anyone who reaches a node write into
-   * the anonymized store, so it is off unless asked for (K8S_PUBLIC_STORE_NODEPORT). @default 0 (none)
+   * the host). Nothing of the platform is exposed outside the cluster unless asked for
+   * (K8S_PUBLIC_STORE_NODEPORT); the store's authorizer still asks for a key. @default 0 (none)
    */
   readonly nodePort: number;
 }

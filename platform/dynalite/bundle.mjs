@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Build step of the DynamoDB-API image: after `npm ci` (the install CI runs), copies into OUT_DIR
-// what the image runs and nothing else: dynalite, the packages scripts/bootstrap.mjs imports, their
-// production dependencies (at the versions package-lock.json pins), bootstrap.mjs itself and
-// start.mjs. `--list` prints the package directories instead of copying.
+// what the image runs and nothing else: dynalite, the packages its files import (bootstrap.mjs, the
+// authorizer), their production dependencies (at the versions package-lock.json pins), and those
+// files. `--list` prints the package directories instead of copying.
 //
 //   node platform/dynalite/bundle.mjs OUT_DIR | --list
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const FILES = ['scripts/bootstrap.mjs', 'platform/dynalite/start.mjs'];
+const FILES = ['scripts/bootstrap.mjs', 'platform/dynalite/start.mjs', 'platform/dynalite/authorizer.mjs'];
 
 /** Bare module specifiers a file imports (`import … from 'x'`), without node: built-ins. */
 export function bareImports(source) {
@@ -19,9 +19,9 @@ export function bareImports(source) {
   return [...new Set(specs.filter((s) => !s.startsWith('.') && !s.startsWith('/') && !s.startsWith('node:')))];
 }
 
-/** The packages the image needs: dynalite and what bootstrap.mjs imports, with their dependency closures. */
+/** The packages the image needs: dynalite and what its files import, with their dependency closures. */
 export function closure() {
-  const roots = ['dynalite', ...bareImports(readFileSync(join(root, 'scripts/bootstrap.mjs'), 'utf8'))];
+  const roots = [...new Set(['dynalite', ...FILES.flatMap((f) => bareImports(readFileSync(join(root, f), 'utf8')))])];
   const selector = roots.flatMap((r) => [`#${r}`, `#${r} *`]).join(', ');
   const found = JSON.parse(execFileSync('npm', ['query', selector], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
   const missing = roots.filter((r) => !found.some((p) => p.name === r));

@@ -1,14 +1,16 @@
 /**
  * The public store's DynamoDB API inside the cluster: the project's dynalite image (its start
- * script runs the same dynalite CLI as the local platform, then scripts/bootstrap.mjs to create the
- * public table, and reports ready on a second port once the table exists). The image is a prop, so
+ * script runs the same dynalite CLI as the local platform, on localhost only, behind an authorizer
+ * that verifies each request's SigV4 signature and lets the consumers' key write and the
+ * validation's key read (platform/dynalite/authorizer.mjs); then scripts/bootstrap.mjs creates the
+ * public table, and the pod reports ready on a second port once the table exists). The image is a prop, so
  * another DynamoDB-API server can take its place; or skip this construct and point the consumers at
  * an external endpoint (AWS DynamoDB in production).
  */
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appLabels, selector } from './labels.js';
-import { literalEnv, quantities, restrictedPodSpec, TMP_MOUNT, TMP_VOLUME, singleReplicaStatefulSet } from './workload.js';
+import { literalEnv, quantities, restrictedPodSpec, secretEnv, TMP_MOUNT, TMP_VOLUME, singleReplicaStatefulSet } from './workload.js';
 
 export interface DynamoApiStoreProps {
   /** @default 'public-store' */
@@ -24,6 +26,14 @@ export interface DynamoApiStoreProps {
   readonly storageSize?: string;
   /** A NodePort for access from the host (kind-config.yaml maps it); 0: none. @default 0 */
   readonly nodePort?: number;
+  /** The authorizer's access keys: a Secret and its keys for the writer's and the reader's id and secret. */
+  readonly keys: {
+    readonly secret: string;
+    readonly writerKeyId: string;
+    readonly writerSecret: string;
+    readonly readerKeyId: string;
+    readonly readerSecret: string;
+  };
 }
 
 export class DynamoApiStore extends Construct {
@@ -69,7 +79,13 @@ export class DynamoApiStore extends Construct {
           {
             name: 'dynamodb',
             image: props.image,
-            env: literalEnv({ PORT: this.port, READY_PORT: readyPort, DATA_DIR: '/data', PUBLIC_TABLE: props.table }),
+            env: [
+              ...literalEnv({ PORT: this.port, READY_PORT: readyPort, DATA_DIR: '/data', PUBLIC_TABLE: props.table }),
+              secretEnv('PUBLIC_STORE_WRITER_KEY_ID', props.keys.secret, props.keys.writerKeyId),
+              secretEnv('PUBLIC_STORE_WRITER_SECRET', props.keys.secret, props.keys.writerSecret),
+              secretEnv('PUBLIC_STORE_READER_KEY_ID', props.keys.secret, props.keys.readerKeyId),
+              secretEnv('PUBLIC_STORE_READER_SECRET', props.keys.secret, props.keys.readerSecret),
+            ],
             ports: [
               { name: 'dynamodb', containerPort: this.port },
               { name: 'ready', containerPort: readyPort },

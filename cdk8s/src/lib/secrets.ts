@@ -31,6 +31,7 @@ export interface SecretPlanContext {
 export const SECRET_NAMES = {
   identity: 'ingest-identity',
   redisUsers: 'redis-users',
+  publicStoreKeys: 'public-store-keys',
   roles: {
     app: 'pg-ingest-app',
     reader: 'pg-ingest-reader',
@@ -51,6 +52,11 @@ export const SECRET_KEYS = {
   redisConsumerUrl: 'consumer-url',
   redisConsumerPassword: 'consumer-password',
   redisProbePassword: 'probe-password',
+  /** The in-cluster DynamoDB-API store's access keys: the consumers write, the validation reads. */
+  writerKeyId: 'writer-key-id',
+  writerSecret: 'writer-secret',
+  readerKeyId: 'reader-key-id',
+  readerSecret: 'reader-secret',
 } as const;
 
 function roleSecret(ctx: SecretPlanContext, role: DatabaseRole, host: string): GeneratedSecret {
@@ -85,6 +91,20 @@ export function secretPlan(ctx: SecretPlanContext): GeneratedSecret[] {
     roleSecret(ctx, 'anonWriter', ctx.poolerHost),
     roleSecret(ctx, 'history', ctx.primaryHost),
     roleSecret(ctx, 'validation', ctx.primaryHost),
+    {
+      name: SECRET_NAMES.publicStoreKeys,
+      type: 'Opaque',
+      description:
+        "Access keys of the in-cluster DynamoDB-API store's authorizer (platform/dynalite/authorizer.mjs): the consumers' (writer) and the validation's (reader)",
+      keys: [SECRET_KEYS.writerKeyId, SECRET_KEYS.writerSecret, SECRET_KEYS.readerKeyId, SECRET_KEYS.readerSecret],
+      generate: (random) => ({
+        // Access key ids in AWS's shape (20 upper-case characters), secrets of 64 hex characters.
+        [SECRET_KEYS.writerKeyId]: `AKIAW${random().slice(0, 15).toUpperCase()}`,
+        [SECRET_KEYS.writerSecret]: random(),
+        [SECRET_KEYS.readerKeyId]: `AKIAR${random().slice(0, 15).toUpperCase()}`,
+        [SECRET_KEYS.readerSecret]: random(),
+      }),
+    },
     {
       name: SECRET_NAMES.redisUsers,
       type: 'Opaque',

@@ -221,8 +221,8 @@ function duplicates(values: unknown[]): unknown[] {
 
 /**
  * Nothing of the platform is reachable from outside the cluster: no Service of type NodePort or
- * LoadBalancer (the stores hold PHI, and the DynamoDB-API store checks no credentials, so an
- * exposed public store would let anyone write into the "anonymized" data). A development
+ * LoadBalancer (the stores hold PHI; an exposed public store is one more door to the
+ * "anonymized" data, even behind its authorizer). A development
  * NodePort is opt-in (settings: publicStore.nodePort) and fails this check on purpose.
  */
 export function exposureErrors(obj: KubeObject): string[] {
@@ -286,6 +286,50 @@ export function podCreatorErrors(objects: readonly KubeObject[]): string[] {
         out.push(
           `${describe(b)}: ${user} may create pods (${roleRef.kind} ${roleRef.name}), and with them mount any Secret: no ValidatingAdmissionPolicy bound with Deny narrows what it may create`,
         );
+    }
+  }
+  return out;
+}
+
+/**
+ * Only the consumers write the anonymized store. The in-cluster DynamoDB-API store (a StatefulSet
+ * whose container has PUBLIC_STORE_WRITER_KEY_ID) must be given its authorizer's keys from a
+ * Secret (without them it would take any request), and the writer's key may reach no pod but the
+ * consumers' (`consumerPodLabels`): the validation gets the reader's. No AWS credential is a literal.
+ */
+export function publicStoreWriterErrors(objects: readonly KubeObject[], consumerPodLabels: Readonly<Record<string, string>>): string[] {
+  type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+  const podsOf = (o: KubeObject) =>
+    podTemplates(o)
+      .filter((t) => t.fullSpec)
+      .map((t) => ({ labels: rec(get(o, 'spec', 'template', 'metadata', 'labels')), containers: t.containers.map((c) => c.container ?? {}) }));
+  const out: string[] = [];
+  const stores = objects.filter((o) =>
+    podsOf(o).some((p) => p.containers.some((c) => JSON.stringify(c['env'] ?? []).includes('"PUBLIC_STORE_WRITER_KEY_ID"'))),
+  );
+  const writerRefs = new Set<string>();
+  for (const store of stores) {
+    for (const c of podsOf(store).flatMap((p) => p.containers)) {
+      const env = (c['env'] ?? []) as Env[];
+      for (const name of ['PUBLIC_STORE_WRITER_KEY_ID', 'PUBLIC_STORE_WRITER_SECRET', 'PUBLIC_STORE_READER_KEY_ID', 'PUBLIC_STORE_READER_SECRET']) {
+        const e = env.find((x) => x.name === name);
+        const ref = e?.valueFrom?.secretKeyRef;
+        if (ref === undefined) out.push(`${describe(store)}: ${name} must come from a Secret: without its keys the store takes any request`);
+        else if (name.startsWith('PUBLIC_STORE_WRITER')) writerRefs.add(`${ref.name}/${ref.key}`);
+      }
+    }
+  }
+  for (const o of objects) {
+    if (stores.includes(o)) continue;
+    for (const pod of podsOf(o)) {
+      const consumer = Object.entries(consumerPodLabels).every(([k, v]) => pod.labels[k] === v);
+      for (const e of pod.containers.flatMap((c) => (c['env'] ?? []) as Env[])) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref !== undefined && writerRefs.has(`${ref.name}/${ref.key}`) && !consumer)
+          out.push(`${describe(o)}: ${e.name} is the public store's writer key: only the consumers may write the anonymized store`);
+        if (e.name.startsWith('AWS_') && /KEY/.test(e.name) && e.value !== undefined)
+          out.push(`${describe(o)}: ${e.name} is a literal: credentials come from a Secret`);
+      }
     }
   }
   return out;

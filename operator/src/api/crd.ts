@@ -143,6 +143,8 @@ function specSchema(): JSONSchemaProps {
                 "The database server's CA certificate (PEM), mounted at /etc/intake/database-ca/ca.crt: the database URLs' sslrootcert (sslmode=verify-full).",
               ),
               redisCa: secretKeyRef("REDIS_TLS_CA: the CA certificate (PEM) of Redis's server certificate, for a rediss:// REDIS_URL."),
+              awsAccessKeyId: secretKeyRef('AWS_ACCESS_KEY_ID of the DynamoDB-API public store (omit against AWS: use an IAM identity).'),
+              awsSecretAccessKey: secretKeyRef('AWS_SECRET_ACCESS_KEY of the DynamoDB-API public store (omit against AWS: use an IAM identity).'),
             },
             ['identityHmacSecret', 'databaseUrl'],
           ),

@@ -60,6 +60,12 @@ export interface ConsumerSecrets {
   readonly databaseCa?: SecretKeyRef;
   /** REDIS_TLS_CA: the CA certificate (PEM) Redis's certificate chains to, for a `rediss://` REDIS_URL. */
   readonly redisCa?: SecretKeyRef;
+  /**
+   * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of the DynamoDB-API public store (the in-cluster
+   * store's writer key). Against AWS leave them out and give the pods an IAM identity.
+   */
+  readonly awsAccessKeyId?: SecretKeyRef;
+  readonly awsSecretAccessKey?: SecretKeyRef;
 }
 
 /** Where a consumer finds `consumer.secrets.databaseCa`: the `sslrootcert` of its database URLs. */

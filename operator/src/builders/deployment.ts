@@ -48,6 +48,8 @@ export const RESERVED_ENV = [
   'PUBLIC_DATABASE_URL',
   'REDIS_URL',
   'REDIS_TLS_CA',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
   'KAFKA_SSL',
   'KAFKA_SSL_CA',
   'KAFKA_SASL_MECHANISM',
@@ -88,6 +90,8 @@ function consumerEnv(pipeline: IngestPipeline): V1EnvVar[] {
     ...(consumer.secrets.publicDatabaseUrl === undefined ? [] : [secretEnv('PUBLIC_DATABASE_URL', consumer.secrets.publicDatabaseUrl)]),
     ...(consumer.secrets.redisUrl === undefined ? [] : [secretEnv('REDIS_URL', consumer.secrets.redisUrl)]),
     ...(consumer.secrets.redisCa === undefined ? [] : [secretEnv('REDIS_TLS_CA', consumer.secrets.redisCa)]),
+    ...(consumer.secrets.awsAccessKeyId === undefined ? [] : [secretEnv('AWS_ACCESS_KEY_ID', consumer.secrets.awsAccessKeyId)]),
+    ...(consumer.secrets.awsSecretAccessKey === undefined ? [] : [secretEnv('AWS_SECRET_ACCESS_KEY', consumer.secrets.awsSecretAccessKey)]),
     ...kafkaSecurityEnv(pipeline),
   ];
   for (const e of consumer.env ?? []) {
