@@ -7,7 +7,7 @@
 import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { selectorLabels } from '@clinical-ingest/operator';
+import { selectorLabels, type IngestPipelineSpec } from '@clinical-ingest/operator';
 import { SPARK_EXPORT, UPSTREAM_IMAGES } from './images.js';
 import { acl, ClientUser, KafkaCluster, Topic } from './lib/kafka.js';
 import { kafkaClientEnv, kafkaCredentialEnv } from './lib/kafka-client.js';
@@ -177,6 +177,8 @@ export class OperatorChart extends Chart {
         ...Object.entries({
           // Consumers run only the project's images (from the registry the charts name).
           ALLOWED_IMAGE_PREFIXES: `${s.consumer.image.slice(0, s.consumer.image.lastIndexOf('/') + 1)}`,
+          // ...and get only the Secrets made for them.
+          ALLOWED_SECRET_NAMES: secretNames(consumerSecrets(s, kafka, postgres)),
           SNAPSHOT_IMAGE: SPARK_EXPORT.image,
           SNAPSHOT_SPARK_VERSION: SPARK_EXPORT.sparkVersion,
           SNAPSHOT_MAIN_FILE: SPARK_EXPORT.mainApplicationFile,
@@ -214,6 +216,39 @@ export function dynamoClientEnv(s: PlatformSettings): Record<string, string> {
   };
 }
 
+/**
+ * The Secrets the consumers get (the IngestPipeline's spec.consumer.secrets): the operator is told
+ * these names (ALLOWED_SECRET_NAMES) and gives consumers no other.
+ */
+export function consumerSecrets(s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart): IngestPipelineSpec['consumer']['secrets'] {
+  return {
+    identityHmacSecret: { name: SECRET_NAMES.identity, key: SECRET_KEYS.hmac },
+    databaseUrl: { name: SECRET_NAMES.roles.app, key: SECRET_KEYS.url },
+    publicDatabaseUrl: { name: SECRET_NAMES.roles.anonWriter, key: SECRET_KEYS.url },
+    // The consumer's Redis ACL user: the URL carries its password.
+    redisUrl: { name: SECRET_NAMES.redisUsers, key: SECRET_KEYS.redisConsumerUrl },
+    // Strimzi's user operator writes the KafkaUser's password; the cluster CA verifies the brokers.
+    kafkaPassword: { name: kafka.users.consumer.secretName, key: 'password' },
+    kafkaCa: { name: kafka.cluster.clusterCaSecret, key: 'ca.crt' },
+    // CloudNativePG's CA verifies the database (sslmode=verify-full); Redis's own certificate, Redis.
+    databaseCa: postgres.postgres.caSecret,
+    redisCa: { name: redisTlsSecretName(s.redis.name), key: 'tls.crt' },
+    // The in-cluster public store's writer key (its authorizer lets only this key write).
+    ...(s.publicStore.externalEndpoint === undefined
+      ? {
+          awsAccessKeyId: { name: SECRET_NAMES.publicStoreKeys, key: SECRET_KEYS.writerKeyId },
+          awsSecretAccessKey: { name: SECRET_NAMES.publicStoreKeys, key: SECRET_KEYS.writerSecret },
+        }
+      : {}),
+  };
+}
+
+/** The distinct Secret names of a pipeline's secret references, sorted, as a comma list. */
+function secretNames(refs: IngestPipelineSpec['consumer']['secrets']): string {
+  const names = (Object.values(refs) as ({ name: string } | undefined)[]).flatMap((r) => (r === undefined ? [] : [r.name]));
+  return [...new Set(names)].sort().join(',');
+}
+
 export class PipelineChart extends Chart {
   readonly pipeline: ConsumerPipeline;
   constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart) {
@@ -237,26 +272,7 @@ export class PipelineChart extends Chart {
         ...dynamoClientEnv(s),
         PG_POOL_SIZE: '8',
       },
-      secrets: {
-        identityHmacSecret: { name: SECRET_NAMES.identity, key: SECRET_KEYS.hmac },
-        databaseUrl: { name: SECRET_NAMES.roles.app, key: SECRET_KEYS.url },
-        publicDatabaseUrl: { name: SECRET_NAMES.roles.anonWriter, key: SECRET_KEYS.url },
-        // The consumer's Redis ACL user: the URL carries its password.
-        redisUrl: { name: SECRET_NAMES.redisUsers, key: SECRET_KEYS.redisConsumerUrl },
-        // Strimzi's user operator writes the KafkaUser's password; the cluster CA verifies the brokers.
-        kafkaPassword: { name: kafka.users.consumer.secretName, key: 'password' },
-        kafkaCa: { name: kafka.cluster.clusterCaSecret, key: 'ca.crt' },
-        // CloudNativePG's CA verifies the database (sslmode=verify-full); Redis's own certificate, Redis.
-        databaseCa: postgres.postgres.caSecret,
-        // The in-cluster public store's writer key (its authorizer lets only this key write).
-        ...(s.publicStore.externalEndpoint === undefined
-          ? {
-              awsAccessKeyId: { name: SECRET_NAMES.publicStoreKeys, key: SECRET_KEYS.writerKeyId },
-              awsSecretAccessKey: { name: SECRET_NAMES.publicStoreKeys, key: SECRET_KEYS.writerSecret },
-            }
-          : {}),
-        redisCa: { name: redisTlsSecretName(s.redis.name), key: 'tls.crt' },
-      },
+      secrets: consumerSecrets(s, kafka, postgres),
       minReplicas: s.consumer.minReplicas,
       maxReplicas: s.consumer.maxReplicas,
       metricsPort: s.consumer.metricsPort,

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { consumerConfigShape, parseConsumerConfig } from '@clinical-ingest/consumer';
 import { parseCommand } from '@clinical-ingest/loadgen';
 // The operator's config parser is not part of its package's exports: the test reads its source.
+import { validateSpec } from '@clinical-ingest/operator';
 import { operatorConfigShape, parseOperatorConfig } from '../../operator/src/config.js';
 import { KAFKA_CLIENT_ENV } from './lib/kafka-client.js';
 import { synthesize, type Synthesized } from './validation/platform.js';
@@ -73,6 +74,17 @@ describe("the operator's environment", () => {
     expect(cfg.EXTERNAL_METRICS_HOST).toBe('0.0.0.0');
     expect(cfg.TLS_CERT_FILE).toMatch(/tls\.crt$/);
     expect(cfg.CLIENT_CA_FILE).toMatch(/ca\.crt$/);
+  });
+
+  it('admits the synthesized pipeline: its image and only the Secrets made for the consumers (ALLOWED_SECRET_NAMES)', () => {
+    const env: Record<string, string> = {};
+    for (const e of operatorEnv()) env[e.name] = e.value ?? 'from-the-pod';
+    const cfg = parseOperatorConfig(env);
+    const policy = { allowedImagePrefixes: cfg.ALLOWED_IMAGE_PREFIXES, allowedSecretNames: cfg.ALLOWED_SECRET_NAMES };
+    const spec = s.platform.pipeline.pipeline.pipeline.spec;
+    expect(validateSpec(spec, policy)).toEqual([]);
+    expect(cfg.ALLOWED_SECRET_NAMES).not.toContain('pg-history-reader');
+    expect(cfg.ALLOWED_SECRET_NAMES).toContain('ingest-identity');
   });
 
   it('sets only variables the operator reads, Kafka TLS and SCRAM included', () => {

@@ -40,6 +40,16 @@ export const operatorConfigShape = {
   ...logShape,
   /** Image prefixes an IngestPipeline's consumers may run (comma-separated; empty: any). */
   ALLOWED_IMAGE_PREFIXES: env.list('clinical-ingest/'),
+  /** Secrets an IngestPipeline may give its consumers (comma list); empty: any Secret of the namespace. */
+  ALLOWED_SECRET_NAMES: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0),
+    ),
   /** Snapshots (docs/architecture.md §7): the Snapshot controller and the SparkApplications it creates. */
   SNAPSHOTS: env.bool(true),
   SNAPSHOT_IMAGE: env.string('clinical-ingest/snapshot-export:dev'),

@@ -33,7 +33,14 @@ async function main(): Promise<void> {
   const kube = new KubeApiClient(kc);
   const lag = new KafkaLagReader({ clientId: cfg.KAFKA_CLIENT_ID, log, security: cfg });
   const queue = new WorkQueue();
-  const reconciler = new Reconciler({ kube, lag, clock: systemClock, log, observer: metrics, policy: { allowedImagePrefixes: cfg.ALLOWED_IMAGE_PREFIXES } });
+  const reconciler = new Reconciler({
+    kube,
+    lag,
+    clock: systemClock,
+    log,
+    observer: metrics,
+    policy: { allowedImagePrefixes: cfg.ALLOWED_IMAGE_PREFIXES, allowedSecretNames: cfg.ALLOWED_SECRET_NAMES },
+  });
   const controller = new Controller(queue, reconciler, log, cfg.WORKERS);
 
   const informers = await startInformers(kc, cfg.WATCH_NAMESPACE, (key) => queue.add(key), log);

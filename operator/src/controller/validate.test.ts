@@ -22,3 +22,18 @@ describe('validateSpec: the consumer images the operator runs', () => {
     expect(validateSpec(spec('anything:1'), {})).toEqual([]);
   });
 });
+
+describe('validateSpec: the Secrets the operator gives consumers', () => {
+  const policy = { allowedSecretNames: ['i', 'd'] };
+  it('gives the Secrets made for the consumers', () => {
+    expect(validateSpec(spec('clinical-ingest/consumer:dev'), policy)).toEqual([]);
+  });
+  it("refuses another component's Secret (the history role's password), naming the field, not the Secret", () => {
+    const s = spec('clinical-ingest/consumer:dev');
+    const other = { ...s, consumer: { ...s.consumer, secrets: { ...s.consumer.secrets, redisUrl: { name: 'pg-history-reader', key: 'password' } } } };
+    expect(validateSpec(other, policy)).toEqual([expect.stringMatching(/^spec\.consumer\.secrets\.redisUrl names a Secret the consumers may not be given/)]);
+  });
+  it('gives any Secret when none is configured', () => {
+    expect(validateSpec(spec('x'), {})).toEqual([]);
+  });
+});

@@ -11,6 +11,12 @@ export interface SpecPolicy {
    * only the project's consumer images. Empty: any image.
    */
   readonly allowedImagePrefixes?: readonly string[];
+  /**
+   * Secrets a consumer may be given (`spec.consumer.secrets`): the ones made for the consumers.
+   * With the image narrowed, this keeps an editor from handing the consumers another component's
+   * Secret (the history role's password, say). Empty: any Secret of the namespace.
+   */
+  readonly allowedSecretNames?: readonly string[];
 }
 
 export function validateSpec(spec: IngestPipelineSpec | undefined, policy: SpecPolicy = {}): string[] {
@@ -27,6 +33,14 @@ export function validateSpec(spec: IngestPipelineSpec | undefined, policy: SpecP
   const image = spec.consumer?.image;
   if (image && prefixes.length > 0 && !prefixes.some((p) => image.startsWith(p))) {
     errs.push(`spec.consumer.image is not allowed here: the operator runs images starting with ${prefixes.join(' or ')} (ALLOWED_IMAGE_PREFIXES)`);
+  }
+  const allowedSecrets = policy.allowedSecretNames ?? [];
+  if (allowedSecrets.length > 0) {
+    for (const [field, ref] of Object.entries(spec.consumer?.secrets ?? {}) as [string, { name?: string } | undefined][]) {
+      if (ref?.name !== undefined && !allowedSecrets.includes(ref.name)) {
+        errs.push(`spec.consumer.secrets.${field} names a Secret the consumers may not be given here (ALLOWED_SECRET_NAMES)`);
+      }
+    }
   }
   need(spec.consumer?.secrets?.identityHmacSecret?.name, 'spec.consumer.secrets.identityHmacSecret.name');
   need(spec.consumer?.secrets?.databaseUrl?.name, 'spec.consumer.secrets.databaseUrl.name');
