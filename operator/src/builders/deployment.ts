@@ -1,6 +1,6 @@
-import type { V1Container, V1Deployment, V1EnvVar, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EnvVar, V1ResourceRequirements, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { DEFAULTS } from '../api/defaults.js';
-import { DATABASE_CA_DIR, type IngestPipeline, type SecretKeyRef } from '../api/types.js';
+import { DATABASE_CA_DIR, type IngestPipeline, type ResourceRequirements, type SecretKeyRef } from '../api/types.js';
 import { BuildError, type BuildOptions, consumerName, objectLabels, ownerReferences, requireNamespace, selectorLabels } from './common.js';
 
 export interface DeploymentOptions extends BuildOptions {
@@ -103,6 +103,15 @@ function consumerEnv(pipeline: IngestPipeline): V1EnvVar[] {
   return env;
 }
 
+/** Container resources with every quantity as a string (the CRD also takes a number: `cpu: 2`). */
+function resourceQuantities(r: ResourceRequirements): V1ResourceRequirements {
+  const strings = (m: Readonly<Record<string, string | number>> | undefined) =>
+    m === undefined ? undefined : Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+  const requests = strings(r.requests);
+  const limits = strings(r.limits);
+  return { ...(requests === undefined ? {} : { requests }), ...(limits === undefined ? {} : { limits }) };
+}
+
 /** The database CA as a file (only its one key of the Secret), where the URLs' sslrootcert names it. */
 function databaseCaVolume(pipeline: IngestPipeline): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const ref = pipeline.spec.consumer.secrets.databaseCa;
@@ -136,7 +145,7 @@ export function buildConsumerDeployment(pipeline: IngestPipeline, opts: Deployme
     ...(consumer.configMapName === undefined ? {} : { envFrom: [{ configMapRef: { name: consumer.configMapName } }] }),
     env: consumerEnv(pipeline),
     ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
-    resources: structuredClone({ ...(consumer.resources ?? DEFAULTS.resources) }),
+    resources: resourceQuantities(consumer.resources ?? DEFAULTS.resources),
     startupProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
     livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
     readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },

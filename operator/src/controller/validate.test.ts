@@ -37,3 +37,32 @@ describe('validateSpec: the Secrets the operator gives consumers', () => {
     expect(validateSpec(spec('x'), {})).toEqual([]);
   });
 });
+
+describe("validateSpec: the API's own rules, from the one definition the CRD is generated from", () => {
+  const base = spec('clinical-ingest/consumer:dev');
+  it('names a missing field, a value out of bounds and a bad pattern', () => {
+    const bad = {
+      ...base,
+      kafka: { ...base.kafka, bootstrapServers: undefined, topic: 'no spaces allowed' },
+      consumer: { ...base.consumer, metricsPort: 80 },
+    } as unknown as IngestPipelineSpec;
+    const errs = validateSpec(bad);
+    expect(errs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^spec\.kafka\.bootstrapServers: /),
+        expect.stringMatching(/^spec\.kafka\.topic: /),
+        expect.stringMatching(/^spec\.consumer\.metricsPort: .*1024/),
+      ]),
+    );
+    expect(errs).toHaveLength(3);
+  });
+  it('checks the rules across fields the CRD states in CEL: min ≤ max, zero only with scaleToZero', () => {
+    expect(validateSpec({ ...base, scaling: { minReplicas: 5, maxReplicas: 2 } })).toEqual([
+      'spec.scaling.minReplicas: minReplicas must not exceed maxReplicas',
+    ]);
+    expect(validateSpec({ ...base, scaling: { minReplicas: 0, maxReplicas: 2 } })).toEqual([
+      'spec.scaling.minReplicas: minReplicas 0 needs policy.scaleToZero',
+    ]);
+    expect(validateSpec({ ...base, scaling: { minReplicas: 0, maxReplicas: 2, policy: { scaleToZero: true } } })).toEqual([]);
+  });
+});

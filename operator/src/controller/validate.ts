@@ -1,8 +1,9 @@
+import { ingestPipelineSpecSchema } from '../api/schema.js';
 import type { IngestPipelineSpec } from '../api/types.js';
 
 /**
- * Checks the schema cannot express or that objects stored before a rule existed may break:
- * each problem names the field. An empty list means valid.
+ * Whether the operator acts on a spec: the API's rules (the one definition, schema.ts) and the
+ * installation's policy; each problem names the field. An empty list means valid.
  */
 export interface SpecPolicy {
   /**
@@ -20,15 +21,11 @@ export interface SpecPolicy {
 }
 
 export function validateSpec(spec: IngestPipelineSpec | undefined, policy: SpecPolicy = {}): string[] {
-  const errs: string[] = [];
   if (spec === undefined) return ['spec is missing'];
-  const need = (v: unknown, path: string) => {
-    if (v === undefined || v === null || v === '') errs.push(`${path} is required`);
-  };
-  need(spec.kafka?.bootstrapServers, 'spec.kafka.bootstrapServers');
-  need(spec.kafka?.topic, 'spec.kafka.topic');
-  need(spec.kafka?.consumerGroup, 'spec.kafka.consumerGroup');
-  need(spec.consumer?.image, 'spec.consumer.image');
+  // The API's own rules (schema.ts: the CRD states the same ones to the apiserver), for objects
+  // stored before a rule existed or written around the apiserver's validation.
+  const parsed = ingestPipelineSpecSchema.safeParse(spec);
+  const errs = parsed.success ? [] : parsed.error.issues.map((i) => `spec.${i.path.map(String).join('.')}: ${i.message}`);
   const prefixes = policy.allowedImagePrefixes ?? [];
   const image = spec.consumer?.image;
   if (image && prefixes.length > 0 && !prefixes.some((p) => image.startsWith(p))) {
@@ -41,20 +38,6 @@ export function validateSpec(spec: IngestPipelineSpec | undefined, policy: SpecP
         errs.push(`spec.consumer.secrets.${field} names a Secret the consumers may not be given here (ALLOWED_SECRET_NAMES)`);
       }
     }
-  }
-  need(spec.consumer?.secrets?.identityHmacSecret?.name, 'spec.consumer.secrets.identityHmacSecret.name');
-  need(spec.consumer?.secrets?.databaseUrl?.name, 'spec.consumer.secrets.databaseUrl.name');
-  const s = spec.scaling;
-  if (s === undefined) errs.push('spec.scaling is required');
-  else {
-    const min = s.minReplicas ?? 1;
-    if (!Number.isInteger(s.maxReplicas) || s.maxReplicas < 1) errs.push('spec.scaling.maxReplicas must be an integer ≥ 1');
-    if (!Number.isInteger(min) || min < 0) errs.push('spec.scaling.minReplicas must be an integer ≥ 0');
-    if (min > s.maxReplicas) errs.push('spec.scaling.minReplicas must not exceed maxReplicas');
-    if (min === 0 && s.policy?.scaleToZero !== true) errs.push('spec.scaling.minReplicas 0 needs policy.scaleToZero');
-    const u = s.policy?.targetUtilization;
-    if (u !== undefined && !(u > 0 && u <= 1)) errs.push('spec.scaling.policy.targetUtilization must be in (0, 1]');
-    if (s.freshnessTargetSeconds !== undefined && !(s.freshnessTargetSeconds >= 1)) errs.push('spec.scaling.freshnessTargetSeconds must be ≥ 1');
   }
   return errs;
 }
