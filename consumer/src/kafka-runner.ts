@@ -1,4 +1,5 @@
-import { FencedError, IngestError, type Logger } from '@clinical-ingest/intake-core';
+import { IngestError, type Logger } from '@clinical-ingest/intake-core';
+import { FencedError } from './ports.js';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { InboundMessage } from './ports.js';
 import type { BatchOutcome, BatchProcessor } from './processor.js';

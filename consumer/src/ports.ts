@@ -1,4 +1,4 @@
-import type { Identity, IntakeRecord } from '@clinical-ingest/intake-core';
+import { IngestError, type Identity, type IntakeRecord } from '@clinical-ingest/intake-core';
 
 /**
  * The batch processor's ports: small interfaces that the adapters (PostgreSQL, Redis, DynamoDB,
@@ -133,6 +133,17 @@ export interface PublicStore {
   /** Every item, page by page (for validation and exports). */
   scan(): AsyncIterable<PublicItem[]>;
   close(): Promise<void>;
+}
+
+/**
+ * A consumer lost its partition: another member owns it now and has moved its offset
+ * (`MasterStore.commitBatch` throws it; the runner stops working on the partition).
+ */
+export class FencedError extends IngestError {
+  constructor(message: string) {
+    super('FENCED', message, { retriable: false });
+    this.name = 'FencedError';
+  }
 }
 
 /** What Kafka still holds of the intake topic. */

@@ -1,4 +1,5 @@
-import { encodeRecord, FencedError, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { encodeRecord, type IntakeRecordWire } from '@clinical-ingest/intake-core';
+import { FencedError } from './ports.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundMessage, PublicItem, PublicStore } from './ports.js';

@@ -1,15 +1,7 @@
-import {
-  createLogger,
-  encodeRecord,
-  FencedError,
-  IdentityKeyer,
-  identityOf,
-  IngestError,
-  partitionKey,
-  type IntakeRecordWire,
-} from '@clinical-ingest/intake-core';
+import { createLogger, encodeRecord, IdentityKeyer, identityOf, IngestError, partitionKey, type IntakeRecordWire } from '@clinical-ingest/intake-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IdentityResolver } from './identity-resolver.js';
+import { FencedError } from './ports.js';
 import { ConsumerMetrics } from './metrics.js';
 import type { InboundMessage } from './ports.js';
 import { BatchProcessor } from './processor.js';

@@ -1,5 +1,16 @@
-import { FencedError, IngestError, type IdentityKeyer, type Logger } from '@clinical-ingest/intake-core';
-import type { Clock, DeadLetters, InboundMessage, IntakeLog, MasterStore, PartitionPosition, PublicItem, PublicStore, RejectedRow } from './ports.js';
+import { IngestError, type IdentityKeyer, type Logger } from '@clinical-ingest/intake-core';
+import {
+  FencedError,
+  type Clock,
+  type DeadLetters,
+  type InboundMessage,
+  type IntakeLog,
+  type MasterStore,
+  type PartitionPosition,
+  type PublicItem,
+  type PublicStore,
+  type RejectedRow,
+} from './ports.js';
 import { attachPatients, decodeBatch, newestPerPatient } from './plan.js';
 import type { IdentityResolver } from './identity-resolver.js';
 import type { ConsumerMetrics } from './metrics.js';

@@ -20,14 +20,6 @@ export class IngestError extends Error {
   }
 }
 
-/** A consumer lost its partition: another member owns it now and has moved its offset. */
-export class FencedError extends IngestError {
-  constructor(message: string) {
-    super('FENCED', message, { retriable: false });
-    this.name = 'FencedError';
-  }
-}
-
 /** Configuration is missing or wrong; the message names the environment variable. */
 export class ConfigError extends IngestError {
   constructor(message: string) {

@@ -1,8 +1,18 @@
 import type { Pool } from 'pg';
-import { FencedError, IngestError } from '@clinical-ingest/intake-core';
+import { IngestError } from '@clinical-ingest/intake-core';
 import type { PublicProjectionSource } from '../backfill.js';
 import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
-import type { BatchCommit, IdentityStore, IdentityToResolve, MasterStore, PartitionPosition, PublicItem, RejectedRow, ResolvedIdentities } from '../ports.js';
+import {
+  FencedError,
+  type BatchCommit,
+  type IdentityStore,
+  type IdentityToResolve,
+  type MasterStore,
+  type PartitionPosition,
+  type PublicItem,
+  type RejectedRow,
+  type ResolvedIdentities,
+} from '../ports.js';
 
 /**
  * All master-store SQL (PostgreSQL, schema `ingest`, see db/migrations). Queries never log or

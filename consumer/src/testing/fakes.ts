@@ -1,17 +1,18 @@
-import { FencedError, IngestError } from '@clinical-ingest/intake-core';
-import type {
-  BatchCommit,
-  DeadLetters,
-  IntakeLog,
-  IdentityCache,
-  IdentityStore,
-  IdentityToResolve,
-  MasterStore,
-  PartitionPosition,
-  PublicItem,
-  PublicStore,
-  RejectedRow,
-  ResolvedIdentities,
+import { IngestError } from '@clinical-ingest/intake-core';
+import {
+  FencedError,
+  type BatchCommit,
+  type DeadLetters,
+  type IntakeLog,
+  type IdentityCache,
+  type IdentityStore,
+  type IdentityToResolve,
+  type MasterStore,
+  type PartitionPosition,
+  type PublicItem,
+  type PublicStore,
+  type RejectedRow,
+  type ResolvedIdentities,
 } from '../ports.js';
 
 /**
