@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backfillPublicStore, type PublicProjectionSource } from './backfill.js';
+import { backfillPublicStore } from './backfill.js';
+import type { PublicProjectionSource } from './ports.js';
 import type { PublicItem } from './ports.js';
 import { FakePublic } from './testing/fakes.js';
 

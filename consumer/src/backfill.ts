@@ -1,9 +1,4 @@
-import type { PublicItem, PublicStore } from './ports.js';
-
-/** Pages of the master's current public projection (patient ID order). */
-export interface PublicProjectionSource {
-  publicStatePage(afterPatientId: string, limit: number): Promise<PublicItem[]>;
-}
+import type { PublicProjectionSource, PublicStoreWriter } from './ports.js';
 
 /**
  * Re-publishes the current state of every patient from the master store into a public store:
@@ -13,7 +8,7 @@ export interface PublicProjectionSource {
  */
 export async function backfillPublicStore(
   source: PublicProjectionSource,
-  store: PublicStore,
+  store: PublicStoreWriter,
   o: { pageSize?: number; onProgress?: (written: number) => void } = {},
 ): Promise<number> {
   const pageSize = o.pageSize ?? 5_000;

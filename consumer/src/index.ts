@@ -12,3 +12,5 @@ export * from './adapters/kafka-dead-letters.js';
 export * from './queries.js';
 export * from './snapshot.js';
 export * from './backfill.js';
+export * from './adapters/pg-validation-reads.js';
+export { buildPublicStoreReader, type PublicStoreReaderOptions } from './public-store-factory.js';

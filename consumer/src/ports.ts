@@ -124,15 +124,51 @@ export interface IdentityCache {
   putMany(namespace: string, entries: ReadonlyMap<string, string>): Promise<void>;
 }
 
-export interface PublicStore {
+/** The public store as the consumers (and a backfill) use it: they only write. */
+export interface PublicStoreWriter {
   readonly kind: 'dynamodb' | 'postgres';
-  /** Idempotent upsert of the newest state of each patient (at most one item per patient). */
+  /**
+   * Idempotent upsert of the newest state of each patient (at most one item per patient): an item
+   * never replaces a newer revision.
+   */
   put(items: readonly PublicItem[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The public store as the validation and exports use it: they only read. */
+export interface PublicStoreReader {
+  readonly kind: 'dynamodb' | 'postgres';
   get(patientIds: readonly string[]): Promise<Map<string, PublicItem>>;
   count(): Promise<number>;
-  /** Every item, page by page (for validation and exports). */
+  /** Every item, page by page. */
   scan(): AsyncIterable<PublicItem[]>;
+  /** Every attribute (column) name the store holds, for the check that no PHI is there. */
+  attributeNames(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** An adapter of the public store: both sides (each user takes the side it needs). */
+export type PublicStore = PublicStoreWriter & PublicStoreReader;
+
+/** A known identity's current state, by its key (the validation's oracle check). */
+export interface IdentityState {
+  readonly idKey: Buffer;
+  readonly patientId: string;
+  readonly favoriteColor: string;
+}
+
+/** The master-store reads of the seed's validation: identity keys, patient IDs and colors only. */
+export interface ValidationReads {
+  /** How many of these identity keys the master store knows. */
+  knownIdentities(keys: readonly Buffer[]): Promise<number>;
+  stateByIdentityKeys(keys: readonly Buffer[]): Promise<IdentityState[]>;
+  /** Every patient's current color, a page at a time in patient ID order. */
+  currentColorsPage(afterPatientId: string, limit: number): Promise<{ patientId: string; favoriteColor: string }[]>;
+}
+
+/** Pages of the master's current public projection, in patient ID order (the backfill's source). */
+export interface PublicProjectionSource {
+  publicStatePage(afterPatientId: string, limit: number): Promise<PublicItem[]>;
 }
 
 /**

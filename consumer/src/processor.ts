@@ -8,7 +8,7 @@ import {
   type MasterStore,
   type PartitionPosition,
   type PublicItem,
-  type PublicStore,
+  type PublicStoreWriter,
   type RejectedRow,
 } from './ports.js';
 import { attachPatients, decodeBatch, newestPerPatient } from './plan.js';
@@ -67,7 +67,7 @@ export class BatchProcessor {
       readonly keyer: IdentityKeyer;
       readonly resolver: IdentityResolver;
       readonly master: MasterStore;
-      readonly publicStore: PublicStore;
+      readonly publicStore: PublicStoreWriter;
       readonly deadLetters: DeadLetters;
       readonly intakeLog: IntakeLog;
       readonly clock: Clock;

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { DynamoPublicStore } from './adapters/dynamo-public-store.js';
 import { PgPublicStore } from './adapters/pg-public-store.js';
 import { pgPoolOptions, type ConsumerConfig } from './config.js';
-import type { PublicStore } from './ports.js';
+import type { PublicStore, PublicStoreReader } from './ports.js';
 
 /** Builds the configured public-store adapter (and creates the DynamoDB table if missing). */
 export async function buildPublicStore(cfg: ConsumerConfig, log: Logger, connections: number): Promise<PublicStore> {
@@ -25,4 +25,17 @@ export async function buildPublicStore(cfg: ConsumerConfig, log: Logger, connect
   });
   await store.ensureTable();
   return store;
+}
+
+export interface PublicStoreReaderOptions {
+  readonly kind: 'dynamodb' | 'postgres';
+  /** PostgreSQL public store: a role that may read the anon schema. */
+  readonly databaseUrl: string;
+  readonly dynamodb: { readonly endpoint: string; readonly region: string; readonly table: string };
+}
+
+/** The public store's reading side (the validation, exports), for the configured adapter. */
+export function buildPublicStoreReader(o: PublicStoreReaderOptions): PublicStoreReader {
+  if (o.kind === 'postgres') return new PgPublicStore(new pg.Pool({ connectionString: o.databaseUrl, max: 2, application_name: 'intake-public-reader' }));
+  return new DynamoPublicStore({ client: new DynamoDBClient({ endpoint: o.dynamodb.endpoint, region: o.dynamodb.region }), table: o.dynamodb.table });
 }

@@ -38,7 +38,7 @@ export const env = {
           .map((s) => s.trim())
           .filter((s) => s.length > 0),
       ),
-  enum: <T extends [string, ...string[]]>(values: T, def: T[number]) => z.enum(values).default(def as never),
+  enum: <const T extends readonly [string, ...string[]]>(values: T, def: T[number]) => z.enum(values).default(def as never),
 };
 
 /** LOG_LEVEL, as every process parses it (passed to createLogger as `level`). */

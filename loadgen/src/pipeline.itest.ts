@@ -1,4 +1,5 @@
 import { ConsumerProcess, freePort, TEST_SECRET, TestPlatform } from '@clinical-ingest/consumer/testing';
+import { PgValidationReads } from '@clinical-ingest/consumer';
 import { IdentityKeyer } from '@clinical-ingest/intake-core';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +67,7 @@ describe('the pipeline on real Kafka', () => {
     );
     expect(Object.fromEntries(r.rows.map((x) => [x.reason, Number(x.n)]))).toEqual(exp.invalidByReject);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(exp.validRecords);
-    const oracle = await checkMasterAgainstOracle(platform.admin, new IdentityKeyer(TEST_SECRET), exp.identities, exp.newestColors);
+    const oracle = await checkMasterAgainstOracle(new PgValidationReads(platform.admin), new IdentityKeyer(TEST_SECRET), exp.identities, exp.newestColors);
     expect({ missing: oracle.missing, wrong: oracle.wrongColor, matched: oracle.matched }).toEqual({ missing: 0, wrong: 0, matched: exp.distinctIdentities });
 
     // The DLQ holds each rejected record once, with PHI-free headers.
@@ -133,7 +134,7 @@ describe('the pipeline on real Kafka', () => {
     // The group holds the killed member's partitions until the rebalance gives up on it (10 s here).
     await drained(topic, 120_000);
     expect(await platform.count('SELECT count(*) AS n FROM ingest.intake_log WHERE topic = $1', [topic])).toBe(exp.validRecords);
-    const oracle = await checkMasterAgainstOracle(platform.admin, new IdentityKeyer(TEST_SECRET), exp.identities, exp.newestColors);
+    const oracle = await checkMasterAgainstOracle(new PgValidationReads(platform.admin), new IdentityKeyer(TEST_SECRET), exp.identities, exp.newestColors);
     expect({ missing: oracle.missing, wrong: oracle.wrongColor }).toEqual({ missing: 0, wrong: 0 });
     const publicItems = await platform.pgPublic().get([...oracle.expected.keys()]);
     expect([...oracle.expected].filter(([pid, color]) => publicItems.get(pid)?.favoriteColor !== color)).toEqual([]);
@@ -148,9 +149,8 @@ describe('the seed validation at a small N', () => {
     const store = kind === 'postgres' ? platform.pgPublic() : await platform.dynamoPublicNamed(table!);
     const report = await runValidation(
       {
-        master: platform.admin,
+        master: new PgValidationReads(platform.admin),
         publicStore: store,
-        publicPool: platform.admin,
         hmacSecret: TEST_SECRET,
         metricsUrls: started.map((c) => c.metricsUrl),
         produce: (records) => produceRecords({ records, topic, kafka: platform.kafka, ...quiet }),

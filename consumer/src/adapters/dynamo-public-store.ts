@@ -126,14 +126,16 @@ export class DynamoPublicStore implements PublicStore {
     } while (start);
   }
 
-  /** Attribute names present on stored items (for the validation's "no PHI attribute" check). */
-  async *scanRaw(): AsyncIterable<Record<string, AttributeValue>[]> {
+  /** Attribute names present on any stored item (a full scan: the validation's "no PHI attribute" check). */
+  async attributeNames(): Promise<string[]> {
+    const found = new Set<string>();
     let start: Record<string, AttributeValue> | undefined;
     do {
       const r = await this.#client.send(new ScanCommand({ TableName: this.#table, ExclusiveStartKey: start }));
-      yield r.Items ?? [];
+      for (const item of r.Items ?? []) for (const k of Object.keys(item)) found.add(k);
       start = r.LastEvaluatedKey;
     } while (start);
+    return [...found].sort();
   }
 
   async ensureTable(): Promise<void> {

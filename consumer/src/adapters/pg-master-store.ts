@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
 import { IngestError } from '@clinical-ingest/intake-core';
-import type { PublicProjectionSource } from '../backfill.js';
 import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
 import {
   FencedError,
@@ -10,6 +9,7 @@ import {
   type MasterStore,
   type PartitionPosition,
   type PublicItem,
+  type PublicProjectionSource,
   type RejectedRow,
   type ResolvedIdentities,
 } from '../ports.js';

@@ -92,6 +92,14 @@ export class PgPublicStore implements PublicStore {
     }
   }
 
+  /** The columns of the public table (the validation's "no PHI attribute" check). */
+  async attributeNames(): Promise<string[]> {
+    const r = await this.pool.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_schema = 'anon' AND table_name = 'patient' ORDER BY column_name",
+    );
+    return r.rows.map((row) => row.column_name);
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

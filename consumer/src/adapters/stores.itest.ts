@@ -212,6 +212,12 @@ describe.each(['postgres', 'dynamodb'] as const)('public store on %s: ordered by
     );
   });
 
+  it('lists the attributes it holds: patient ID, color and revision, nothing else', async () => {
+    const store = await open();
+    await store.put([item(randomUUID(), 'red', 1)]);
+    expect(await store.attributeNames()).toEqual(['favorite_color', 'patient_id', 'rev']);
+  });
+
   it('never goes back: an older revision never overwrites a newer one, whatever the order', async () => {
     const store = await open();
     const pid = randomUUID();

@@ -152,6 +152,9 @@ export class FakePublic implements PublicStore {
   async *scan() {
     yield [...this.items.values()];
   }
+  async attributeNames() {
+    return this.items.size === 0 ? [] : ['favorite_color', 'patient_id', 'rev'];
+  }
   async close() {}
 }
 

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ConsumerProcess, freePort, TEST_SECRET, type TestPlatform } from '@clinical-ingest/consumer/testing';
+import { PgValidationReads } from '@clinical-ingest/consumer';
 import { encodeRecord, IdentityKeyer, identityOf, partitionKey, type Identity } from '@clinical-ingest/intake-core';
 import { generateRecords, INVALID_KINDS, type GeneratedRecord } from '../generator.js';
 import { produceRecords, type ProducibleRecord } from '../producer.js';
@@ -314,7 +315,7 @@ export async function runScenario(s: Scenario, o: ChaosOptions): Promise<Scenari
     (m) => pubBy.get(m.patient_id)?.favorite_color !== m.favorite_color || pubBy.get(m.patient_id)?.rev !== m.rev,
   ).length;
   const oracle = await checkMasterAgainstOracle(
-    platform.admin,
+    new PgValidationReads(platform.admin),
     new IdentityKeyer(TEST_SECRET),
     extra.map((e) => e.identity),
     extra.map((e) => e.color),

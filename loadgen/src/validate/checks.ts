@@ -1,6 +1,5 @@
 import { IdentityKeyer, type Identity } from '@clinical-ingest/intake-core';
-import type { PublicStore } from '@clinical-ingest/consumer';
-import type { Pool } from 'pg';
+import type { PublicStoreReader, ValidationReads } from '@clinical-ingest/consumer';
 
 /** What the public store may hold: patient ID, favorite color, and the state revision. */
 export const PUBLIC_ATTRIBUTES = new Set(['patient_id', 'favorite_color', 'rev']);
@@ -8,13 +7,9 @@ export const PUBLIC_ATTRIBUTES = new Set(['patient_id', 'favorite_color', 'rev']
 const CHUNK = 20_000;
 
 /** How many of these identities the master store already knew (before a run). */
-export async function countKnownIdentities(pool: Pool, keyer: IdentityKeyer, identities: readonly Identity[]): Promise<number> {
+export async function countKnownIdentities(master: ValidationReads, keyer: IdentityKeyer, identities: readonly Identity[]): Promise<number> {
   let known = 0;
-  for (let i = 0; i < identities.length; i += CHUNK) {
-    const keys = identities.slice(i, i + CHUNK).map((id) => keyer.key(id));
-    const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM ingest.identity WHERE id_key = ANY($1::bytea[])', [keys]);
-    known += Number(r.rows[0]?.n ?? 0);
-  }
+  for (let i = 0; i < identities.length; i += CHUNK) known += await master.knownIdentities(identities.slice(i, i + CHUNK).map((id) => keyer.key(id)));
   return known;
 }
 
@@ -30,7 +25,7 @@ export interface OracleResult {
 
 /** Compares the master store's current state with what the generator sent (its newest colors). */
 export async function checkMasterAgainstOracle(
-  pool: Pool,
+  master: ValidationReads,
   keyer: IdentityKeyer,
   identities: readonly Identity[],
   newestColors: readonly string[],
@@ -47,18 +42,12 @@ export async function checkMasterAgainstOracle(
       byKey.set(k.toString('hex'), newestColors[i + j]!);
       return k;
     });
-    const r = await pool.query<{ id_key: Buffer; patient_id: string; favorite_color: string }>(
-      `SELECT i.id_key, s.patient_id, s.favorite_color
-         FROM ingest.identity i JOIN ingest.patient_state s ON s.patient_id = i.patient_id
-        WHERE i.id_key = ANY($1::bytea[])`,
-      [keys],
-    );
-    for (const row of r.rows) {
+    for (const row of await master.stateByIdentityKeys(keys)) {
       found++;
-      const want = byKey.get(row.id_key.toString('hex'));
-      if (want === row.favorite_color) matched++;
+      const want = byKey.get(row.idKey.toString('hex'));
+      if (want === row.favoriteColor) matched++;
       else wrongColor++;
-      expected.set(row.patient_id, want ?? '');
+      expected.set(row.patientId, want ?? '');
     }
   }
   return { matched, wrongColor, missing: identities.length - found, expected };
@@ -77,17 +66,18 @@ export interface PublicConsistency {
 }
 
 /** Every public row against the master's current state, and this run's patients against the oracle. */
-export async function checkPublicAgainstMaster(pool: Pool, store: PublicStore, runExpected: ReadonlyMap<string, string>): Promise<PublicConsistency> {
+export async function checkPublicAgainstMaster(
+  reads: ValidationReads,
+  store: PublicStoreReader,
+  runExpected: ReadonlyMap<string, string>,
+): Promise<PublicConsistency> {
   const master = new Map<string, string>();
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const r = await pool.query<{ patient_id: string; favorite_color: string }>(
-      'SELECT patient_id, favorite_color FROM ingest.patient_state WHERE patient_id > $1 ORDER BY patient_id LIMIT 50000',
-      [after],
-    );
-    if (r.rows.length === 0) break;
-    for (const row of r.rows) master.set(row.patient_id, row.favorite_color);
-    after = r.rows[r.rows.length - 1]!.patient_id;
+    const page = await reads.currentColorsPage(after, 50_000);
+    if (page.length === 0) break;
+    for (const row of page) master.set(row.patientId, row.favoriteColor);
+    after = page[page.length - 1]!.patientId;
   }
   let publicRows = 0;
   let differsFromMaster = 0;
@@ -111,16 +101,6 @@ export async function checkPublicAgainstMaster(pool: Pool, store: PublicStore, r
 }
 
 /** Attribute names found in the public store that are not allowed there (PHI must never be). */
-export async function unexpectedPublicAttributes(store: PublicStore, pool: Pool | undefined): Promise<string[]> {
-  const found = new Set<string>();
-  if (store.kind === 'postgres' && pool) {
-    const r = await pool.query<{ column_name: string }>(
-      "SELECT column_name FROM information_schema.columns WHERE table_schema = 'anon' AND table_name = 'patient'",
-    );
-    for (const row of r.rows) found.add(row.column_name);
-  } else {
-    const raw = (store as unknown as { scanRaw?: () => AsyncIterable<Record<string, unknown>[]> }).scanRaw;
-    if (raw) for await (const page of raw.call(store)) for (const item of page) for (const k of Object.keys(item)) found.add(k);
-  }
-  return [...found].filter((a) => !PUBLIC_ATTRIBUTES.has(a)).sort();
+export async function unexpectedPublicAttributes(store: PublicStoreReader): Promise<string[]> {
+  return (await store.attributeNames()).filter((a) => !PUBLIC_ATTRIBUTES.has(a)).sort();
 }

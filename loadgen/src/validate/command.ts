@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoPublicStore, PgPublicStore, type PublicStore } from '@clinical-ingest/consumer';
+import { buildPublicStoreReader, PgValidationReads } from '@clinical-ingest/consumer';
 import { checkKafkaSecurity, createLogger, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, logShape } from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import { z } from 'zod';
@@ -75,9 +74,13 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   // Logs to stderr: stdout carries only the report.
   const log = createLogger('intake-validate', { level: cfg.LOG_LEVEL }, process.stderr);
   const master = new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 4, application_name: 'intake-validate' });
-  let store: PublicStore;
-  if (cfg.PUBLIC_STORE === 'postgres') store = new PgPublicStore(new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 2 }));
-  else store = new DynamoPublicStore({ client: new DynamoDBClient({ endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION }), table: cfg.PUBLIC_TABLE });
+  // The consumer's package holds the stores' adapters and every master-store query: the
+  // validation reads through them (validation_reader: identity keys, IDs and colors only).
+  const store = buildPublicStoreReader({
+    kind: cfg.PUBLIC_STORE,
+    databaseUrl: cfg.VALIDATE_DATABASE_URL,
+    dynamodb: { endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION, table: cfg.PUBLIC_TABLE },
+  });
   const kafka = createKafka(cfg.KAFKA_BROKERS, log, 'intake-validate', cfg);
   const produce = (records: readonly ProducibleRecord[], total: number, pace: number | undefined, progress = true) =>
     produceRecords({
@@ -112,9 +115,8 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
     );
     const report = await runValidation(
       {
-        master,
+        master: new PgValidationReads(master),
         publicStore: store,
-        publicPool: master,
         hmacSecret: cfg.IDENTITY_HMAC_SECRET,
         metricsUrls: cfg.CONSUMER_METRICS_URLS,
         produce: (records) => produce(records, runCount, rate),

@@ -1,6 +1,5 @@
 import { IdentityKeyer } from '@clinical-ingest/intake-core';
-import type { PublicStore } from '@clinical-ingest/consumer';
-import type { Pool } from 'pg';
+import type { PublicStoreReader, ValidationReads } from '@clinical-ingest/consumer';
 import { generateRecords } from '../generator.js';
 import type { ProducibleRecord, ProduceSummary } from '../producer.js';
 import {
@@ -17,10 +16,8 @@ import { addBuckets, parseHistogram, quantile, subtractBuckets, total, type Buck
 export const CRITERIA = Object.freeze({ produceWithinSeconds: 60, completeWithinSeconds: 5, freshnessP99Seconds: 2 });
 
 export interface ValidationDeps {
-  readonly master: Pool;
-  readonly publicStore: PublicStore;
-  /** The PostgreSQL pool that can read the anon schema (for the attribute check), if any. */
-  readonly publicPool?: Pool;
+  readonly master: ValidationReads;
+  readonly publicStore: PublicStoreReader;
   readonly hmacSecret: string;
   readonly metricsUrls: readonly string[];
   readonly produce: (records: readonly ProducibleRecord[]) => Promise<ProduceSummary>;
@@ -127,7 +124,7 @@ export async function runValidation(deps: ValidationDeps, o: ValidationOptions):
   // 4. Consistency.
   const oracle = await checkMasterAgainstOracle(deps.master, keyer, exp.identities, exp.newestColors);
   const publicCheck = await checkPublicAgainstMaster(deps.master, deps.publicStore, oracle.expected);
-  const phiAttributes = await unexpectedPublicAttributes(deps.publicStore, deps.publicPool);
+  const phiAttributes = await unexpectedPublicAttributes(deps.publicStore);
 
   const freshness = { samples: total(fresh), p50: quantile(fresh, 0.5), p99: quantile(fresh, 0.99), max: maxBound(fresh) };
   const checks = [
