@@ -21,7 +21,7 @@ import { ConsumerPipeline } from './lib/pipeline.js';
 import { DATABASE_ROLES, PostgresCluster } from './lib/postgres.js';
 import { DynamoApiStore } from './lib/public-store.js';
 import { RedisCache } from './lib/redis.js';
-import { DATABASE_TLS_QUERY, redisTlsSecretName, SECRET_KEYS, SECRET_NAMES } from './lib/secrets.js';
+import { DATABASE_TLS_QUERY, SECRET_KEYS, SECRET_NAMES } from './lib/secrets.js';
 import { SparkRbac } from './lib/spark.js';
 import { literalEnv, secretEnv } from './lib/workload.js';
 import { MIGRATIONS_DIR } from './paths.js';
@@ -111,7 +111,6 @@ export class RedisChart extends Chart {
       name: s.redis.name,
       image: UPSTREAM_IMAGES.redis,
       passwordSecret: SECRET_NAMES.redisUsers,
-      tlsSecret: redisTlsSecretName(s.redis.name),
       storageSize: s.redis.storageSize,
       maxMemory: s.redis.maxMemory,
     });
@@ -165,7 +164,12 @@ export const SNAPSHOTS_CLAIM = 'snapshots';
 
 export class OperatorChart extends Chart {
   readonly operator: IngestOperator;
-  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart, spark: SparkChart) {
+  constructor(
+    scope: Construct,
+    id: string,
+    s: PlatformSettings,
+    { kafka, postgres, redis, spark }: { kafka: KafkaChart; postgres: PostgresChart; redis: RedisChart; spark: SparkChart },
+  ) {
     super(scope, id, chartProps(s));
     this.operator = new IngestOperator(this, 'operator', {
       name: CLIENT_NAMES.operator,
@@ -178,7 +182,7 @@ export class OperatorChart extends Chart {
           // Consumers run only the project's images (from the registry the charts name).
           ALLOWED_IMAGE_PREFIXES: `${s.consumer.image.slice(0, s.consumer.image.lastIndexOf('/') + 1)}`,
           // ...and get only the Secrets made for them.
-          ALLOWED_SECRET_NAMES: secretNames(consumerSecrets(s, kafka, postgres)),
+          ALLOWED_SECRET_NAMES: secretNames(consumerSecrets(s, kafka, postgres, redis)),
           SNAPSHOT_IMAGE: SPARK_EXPORT.image,
           SNAPSHOT_SPARK_VERSION: SPARK_EXPORT.sparkVersion,
           SNAPSHOT_MAIN_FILE: SPARK_EXPORT.mainApplicationFile,
@@ -197,9 +201,11 @@ export class OperatorChart extends Chart {
   }
 }
 
-/** The public store's endpoint: the in-cluster store's Service, or the external one. */
-export function dynamoEndpoint(s: PlatformSettings): string {
-  return s.publicStore.externalEndpoint ?? `http://${s.publicStore.name}:${s.publicStore.port}`;
+/** The public store's endpoint: the external one, or the in-cluster store's Service. */
+export function dynamoEndpoint(s: PlatformSettings, publicStore: PublicStoreChart | undefined): string {
+  const endpoint = s.publicStore.externalEndpoint ?? publicStore?.store.endpoint;
+  if (endpoint === undefined) throw new Error('no public store: neither an external endpoint nor the in-cluster store');
+  return endpoint;
 }
 
 /**
@@ -207,9 +213,9 @@ export function dynamoEndpoint(s: PlatformSettings): string {
  * in-cluster store they are its authorizer's access keys (a Secret: the consumers get the writer's,
  * the validation the reader's); against AWS, give the pods an IAM identity (IRSA / EKS Pod Identity).
  */
-export function dynamoClientEnv(s: PlatformSettings): Record<string, string> {
+export function dynamoClientEnv(s: PlatformSettings, publicStore: PublicStoreChart | undefined): Record<string, string> {
   return {
-    DYNAMODB_ENDPOINT: dynamoEndpoint(s),
+    DYNAMODB_ENDPOINT: dynamoEndpoint(s, publicStore),
     DYNAMODB_REGION: 'us-east-1',
     PUBLIC_TABLE: s.publicStore.table,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -220,7 +226,7 @@ export function dynamoClientEnv(s: PlatformSettings): Record<string, string> {
  * The Secrets the consumers get (the IngestPipeline's spec.consumer.secrets): the operator is told
  * these names (ALLOWED_SECRET_NAMES) and gives consumers no other.
  */
-export function consumerSecrets(s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart): IngestPipelineSpec['consumer']['secrets'] {
+export function consumerSecrets(s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart, redis: RedisChart): IngestPipelineSpec['consumer']['secrets'] {
   return {
     identityHmacSecret: { name: SECRET_NAMES.identity, key: SECRET_KEYS.hmac },
     databaseUrl: { name: SECRET_NAMES.roles.app, key: SECRET_KEYS.url },
@@ -232,7 +238,7 @@ export function consumerSecrets(s: PlatformSettings, kafka: KafkaChart, postgres
     kafkaCa: { name: kafka.cluster.clusterCaSecret, key: 'ca.crt' },
     // CloudNativePG's CA verifies the database (sslmode=verify-full); Redis's own certificate, Redis.
     databaseCa: postgres.postgres.caSecret,
-    redisCa: { name: redisTlsSecretName(s.redis.name), key: 'tls.crt' },
+    redisCa: { name: redis.redis.tlsSecret, key: 'tls.crt' },
     // The in-cluster public store's writer key (its authorizer lets only this key write).
     ...(s.publicStore.externalEndpoint === undefined
       ? {
@@ -251,7 +257,12 @@ function secretNames(refs: IngestPipelineSpec['consumer']['secrets']): string {
 
 export class PipelineChart extends Chart {
   readonly pipeline: ConsumerPipeline;
-  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, postgres: PostgresChart) {
+  constructor(
+    scope: Construct,
+    id: string,
+    s: PlatformSettings,
+    { kafka, postgres, redis, publicStore }: { kafka: KafkaChart; postgres: PostgresChart; redis: RedisChart; publicStore: PublicStoreChart | undefined },
+  ) {
     super(scope, id, chartProps(s));
     const name = 'intake';
     const podLabels = selectorLabels({ apiVersion: 'ingest.clinical.dev/v1alpha1', kind: 'IngestPipeline', metadata: { name }, spec: {} as never });
@@ -269,10 +280,10 @@ export class PipelineChart extends Chart {
       },
       config: {
         PUBLIC_STORE: 'dynamodb',
-        ...dynamoClientEnv(s),
+        ...dynamoClientEnv(s, publicStore),
         PG_POOL_SIZE: '8',
       },
-      secrets: consumerSecrets(s, kafka, postgres),
+      secrets: consumerSecrets(s, kafka, postgres, redis),
       minReplicas: s.consumer.minReplicas,
       maxReplicas: s.consumer.maxReplicas,
       metricsPort: s.consumer.metricsPort,
@@ -290,7 +301,17 @@ export class NetworkChart extends Chart {
 
 export class LoadTestChart extends Chart {
   readonly job: LoadTestJob;
-  constructor(scope: Construct, id: string, s: PlatformSettings, kafka: KafkaChart, pipeline: PipelineChart, postgres: PostgresChart) {
+  constructor(
+    scope: Construct,
+    id: string,
+    s: PlatformSettings,
+    {
+      kafka,
+      pipeline,
+      postgres,
+      publicStore,
+    }: { kafka: KafkaChart; pipeline: PipelineChart; postgres: PostgresChart; publicStore: PublicStoreChart | undefined },
+  ) {
     super(scope, id, chartProps(s));
     this.job = new LoadTestJob(this, 'loadtest', {
       databaseCa: postgres.postgres.caSecret,
@@ -303,7 +324,7 @@ export class LoadTestChart extends Chart {
         ...literalEnv({
           INTAKE_TOPIC: s.kafka.intakeTopic,
           PUBLIC_STORE: 'dynamodb',
-          ...dynamoClientEnv(s),
+          ...dynamoClientEnv(s, publicStore),
           CONSUMER_METRICS_URLS: pipeline.pipeline.metricsUrl,
         }),
         secretEnv('VALIDATE_DATABASE_URL', SECRET_NAMES.roles.validation, SECRET_KEYS.url),
@@ -344,11 +365,16 @@ export interface Platform {
  * `make deploy` applies it where the Prometheus Operator's CRDs exist (kube-prometheus-stack).
  */
 export class MonitoringChart extends Chart {
-  constructor(scope: Construct, id: string, s: PlatformSettings, operator: OperatorChart, postgres: PostgresChart) {
+  constructor(
+    scope: Construct,
+    id: string,
+    s: PlatformSettings,
+    { operator, postgres, pipeline }: { operator: OperatorChart; postgres: PostgresChart; pipeline: PipelineChart },
+  ) {
     super(scope, id, chartProps(s));
     new PlatformMonitoring(this, 'monitoring', {
       targets: [
-        { name: 'intake-consumer', podLabels: { 'app.kubernetes.io/name': 'intake-consumer' }, portName: 'metrics', port: s.consumer.metricsPort },
+        { name: 'intake-consumer', podLabels: { 'app.kubernetes.io/name': 'intake-consumer' }, portName: 'metrics', port: pipeline.pipeline.metricsPort },
         { name: 'ingest-operator', podLabels: selector(operator.operator.name), portName: 'health', port: operator.operator.healthPort },
         { name: 'postgres', podLabels: { 'cnpg.io/cluster': postgres.postgres.name, 'cnpg.io/podRole': 'instance' }, portName: 'metrics', port: 9187 },
       ],
@@ -371,10 +397,10 @@ export function buildPlatform(scope: Construct, s: PlatformSettings): Platform {
   const redis = new RedisChart(scope, 'redis', s);
   const publicStore = s.publicStore.externalEndpoint === undefined ? new PublicStoreChart(scope, 'public-store', s) : undefined;
   const spark = new SparkChart(scope, 'spark', s, postgres);
-  const operator = new OperatorChart(scope, 'operator', s, kafka, postgres, spark);
-  const pipeline = new PipelineChart(scope, 'pipeline', s, kafka, postgres);
-  const loadTest = new LoadTestChart(scope, 'loadtest', s, kafka, pipeline, postgres);
+  const operator = new OperatorChart(scope, 'operator', s, { kafka, postgres, redis, spark });
+  const pipeline = new PipelineChart(scope, 'pipeline', s, { kafka, postgres, redis, publicStore });
+  const loadTest = new LoadTestChart(scope, 'loadtest', s, { kafka, pipeline, postgres, publicStore });
   const network = new NetworkChart(scope, 'network', s, platformFlows(s, { kafka, postgres, redis, publicStore, operator, pipeline, loadTest }));
-  const monitoring = new MonitoringChart(scope, 'monitoring', s, operator, postgres);
+  const monitoring = new MonitoringChart(scope, 'monitoring', s, { operator, postgres, pipeline });
   return { namespace, kafka, postgres, redis, publicStore, spark, operator, pipeline, network, loadTest, monitoring };
 }

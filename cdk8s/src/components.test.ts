@@ -51,7 +51,7 @@ describe("the consumer's environment", () => {
     expect(cfg.KAFKA_BROKERS).toEqual(['intake-kafka-bootstrap:9093']);
     expect(cfg.PUBLIC_STORE).toBe('dynamodb');
     expect(cfg.DYNAMODB_ENDPOINT).toBe('http://public-store:8000');
-    expect(cfg.METRICS_PORT).toBe(s.settings.consumer.metricsPort);
+    expect(cfg.METRICS_PORT).toBe(s.platform.pipeline.pipeline.metricsPort);
     expect(cfg.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
     expect(cfg.REDIS_TLS_CA).toBe('secret-value');
   });

@@ -16,14 +16,14 @@ function consumerDefault<K extends keyof typeof consumerConfigShape>(key: K): st
 }
 
 export interface KafkaSettings {
-  /** Strimzi `Kafka` name; its bootstrap Service is `<name>-kafka-bootstrap`. @default 'intake' */
-  readonly clusterName: string;
-  /** Strimzi 1.2.0's default Kafka version. @default '4.3.1' */
-  readonly version: string;
-  /** Nodes of the combined controller+broker pool. @default 1 (kind) */
-  readonly replicas: number;
-  /** Persistent volume per node. @default '10Gi' */
-  readonly storageSize: string;
+  /** Strimzi `Kafka` name; its bootstrap Service is `<name>-kafka-bootstrap`. @default KafkaCluster's */
+  readonly clusterName?: string;
+  /** A Kafka version Strimzi supports. @default KafkaCluster's */
+  readonly version?: string;
+  /** Nodes of the combined controller+broker pool. @default KafkaCluster's (1: kind) */
+  readonly replicas?: number;
+  /** Persistent volume per node. @default KafkaCluster's */
+  readonly storageSize?: string;
   /** Partitions of the intake topic and its DLQ (the local platform's PARTITIONS). @default 6 */
   readonly partitions: number;
   /** retention.ms of both topics (the local platform's TOPIC_RETENTION_MS). @default 3_600_000 (one hour) */
@@ -34,39 +34,39 @@ export interface KafkaSettings {
   readonly dlqTopic: string;
   /** @default the consumer's CONSUMER_GROUP default */
   readonly consumerGroup: string;
-  /** TLS listener with SCRAM-SHA-512 authentication. @default 9093 */
-  readonly tlsPort: number;
+  /** TLS listener with SCRAM-SHA-512 authentication. @default KafkaCluster's */
+  readonly tlsPort?: number;
 }
 
 export interface PostgresSettings {
-  /** CloudNativePG `Cluster` name; Services `<name>-rw`, `<name>-ro`. @default 'pg' */
-  readonly clusterName: string;
-  /** @default 1 (kind) */
-  readonly instances: number;
-  /** @default '10Gi' */
-  readonly storageSize: string;
+  /** CloudNativePG `Cluster` name; Services `<name>-rw`, `<name>-ro`. @default PostgresCluster's */
+  readonly clusterName?: string;
+  /** @default PostgresCluster's (1: kind) */
+  readonly instances?: number;
+  /** @default PostgresCluster's */
+  readonly storageSize?: string;
   /** The application database (as in the local DATABASE_URL). @default 'clinical' */
   readonly database: string;
-  /** PgBouncer instances in front of the primary, for the consumers. @default 1 */
-  readonly poolerInstances: number;
+  /** PgBouncer instances in front of the primary, for the consumers. @default PostgresCluster's */
+  readonly poolerInstances?: number;
 }
 
 export interface RedisSettings {
-  /** StatefulSet and Service name. @default 'redis' */
-  readonly name: string;
-  /** @default '1Gi' */
-  readonly storageSize: string;
-  /** Redis maxmemory (a cache: allkeys-lru evicts). @default '256mb' */
-  readonly maxMemory: string;
+  /** StatefulSet and Service name. @default RedisCache's */
+  readonly name?: string;
+  /** @default RedisCache's */
+  readonly storageSize?: string;
+  /** Redis maxmemory (a cache: allkeys-lru evicts). @default RedisCache's */
+  readonly maxMemory?: string;
 }
 
 export interface PublicStoreSettings {
-  /** Deployment and Service name. @default 'public-store' */
-  readonly name: string;
+  /** StatefulSet and Service name. @default DynamoApiStore's */
+  readonly name?: string;
   /** A DynamoDB-API server image listening on `port`. @default the project's dynalite image */
   readonly image: string;
-  /** @default 8000 */
-  readonly port: number;
+  /** @default DynamoApiStore's */
+  readonly port?: number;
   /** @default LOCAL_DEFAULTS.PUBLIC_TABLE */
   readonly table: string;
   /**
@@ -85,12 +85,12 @@ export interface PublicStoreSettings {
 export interface ConsumerSettings {
   /** @default the project's consumer image */
   readonly image: string;
-  /** @default 1 */
-  readonly minReplicas: number;
+  /** @default ConsumerPipeline's */
+  readonly minReplicas?: number;
   /** @default kafka.partitions (more replicas than partitions would idle) */
   readonly maxReplicas: number;
-  /** The consumer's METRICS_PORT. @default the consumer's METRICS_PORT default (9464) */
-  readonly metricsPort: number;
+  /** The consumer's METRICS_PORT. @default the IngestPipeline's (DEFAULTS.metricsPort) */
+  readonly metricsPort?: number;
 }
 
 export interface LoadTestSettings {
@@ -135,45 +135,30 @@ export const DEV_PUBLIC_STORE_NODEPORT = 30800;
 
 export function defaultSettings(overrides: PlatformOverrides = {}, images: ImageOptions = {}): PlatformSettings {
   const partitions = overrides.kafka?.partitions ?? 6;
+  // What a construct defaults is not restated here (lib/*.ts, `@default`): only the platform's choices.
   const kafka: KafkaSettings = {
-    clusterName: 'intake',
-    version: '4.3.1',
-    replicas: 1,
-    storageSize: '10Gi',
     partitions,
     retentionMs: 3_600_000,
     intakeTopic: LOCAL_DEFAULTS.INTAKE_TOPIC,
     dlqTopic: LOCAL_DEFAULTS.DLQ_TOPIC,
     consumerGroup: consumerDefault('CONSUMER_GROUP'),
-    tlsPort: 9093,
     ...overrides.kafka,
   };
   return {
     namespace: overrides.namespace ?? 'clinical-ingest',
     operatorNamespaces: { strimzi: 'strimzi', cnpg: 'cnpg-system', sparkOperator: 'spark-operator', ...overrides.operatorNamespaces },
     kafka,
-    postgres: {
-      clusterName: 'pg',
-      instances: 1,
-      storageSize: '10Gi',
-      database: new URL(LOCAL_DEFAULTS.DATABASE_URL).pathname.slice(1),
-      poolerInstances: 1,
-      ...overrides.postgres,
-    },
-    redis: { name: 'redis', storageSize: '1Gi', maxMemory: '256mb', ...overrides.redis },
+    postgres: { database: new URL(LOCAL_DEFAULTS.DATABASE_URL).pathname.slice(1), ...overrides.postgres },
+    redis: { ...overrides.redis },
     publicStore: {
-      name: 'public-store',
       image: projectImage('publicStore', images),
-      port: 8000,
       table: LOCAL_DEFAULTS.PUBLIC_TABLE,
       nodePort: 0,
       ...overrides.publicStore,
     },
     consumer: {
       image: projectImage('consumer', images),
-      minReplicas: 1,
       maxReplicas: kafka.partitions,
-      metricsPort: Number(consumerDefault('METRICS_PORT')),
       ...overrides.consumer,
     },
     operatorImage: overrides.operatorImage ?? projectImage('operator', images),

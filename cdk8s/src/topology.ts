@@ -40,7 +40,7 @@ export function endpoints(s: PlatformSettings, c: TopologyCharts) {
 export function platformFlows(s: PlatformSettings, c: TopologyCharts): Flow[] {
   const e = endpoints(s, c);
   const KUBE_APISERVER = kubeApiServer(s.apiServerCidrs);
-  const kafkaTls = [{ port: s.kafka.tlsPort }];
+  const kafkaTls = [{ port: c.kafka.cluster.tlsPort }];
   const pgPort = [{ port: 5432 }];
   const flows: Flow[] = [];
   const add = (from: Endpoint, to: Endpoint, ports: Flow['ports'], why: string) => flows.push({ from, to, ports, why });
@@ -49,12 +49,13 @@ export function platformFlows(s: PlatformSettings, c: TopologyCharts): Flow[] {
   add(e.consumer, e.kafka, kafkaTls, 'consume the intake topic, write the DLQ');
   add(e.consumer, e.pooler, pgPort, 'master store (one transaction per batch)');
   add(e.consumer, e.redis, [{ port: c.redis.redis.port }], 'identity cache');
-  if (e.publicStore) add(e.consumer, e.publicStore, [{ port: s.publicStore.port }], 'public store writes');
+  const publicStorePort = c.publicStore?.store.port;
+  if (e.publicStore && publicStorePort) add(e.consumer, e.publicStore, [{ port: publicStorePort }], 'public store writes');
   // The load test (produce, then check both stores and the consumers' freshness metrics).
   add(e.loadtest, e.kafka, kafkaTls, 'produce records');
   add(e.loadtest, e.postgres, pgPort, 'read the master store (read-only role)');
-  if (e.publicStore) add(e.loadtest, e.publicStore, [{ port: s.publicStore.port }], 'read the public store');
-  add(e.loadtest, e.consumer, [{ port: s.consumer.metricsPort }], 'freshness metrics');
+  if (e.publicStore && publicStorePort) add(e.loadtest, e.publicStore, [{ port: publicStorePort }], 'read the public store');
+  add(e.loadtest, e.consumer, [{ port: c.pipeline.pipeline.metricsPort }], 'freshness metrics');
   // Our operator: lag from Kafka, children through the API server, External metrics to the HPA.
   add(e.operator, e.kafka, kafkaTls, 'read log-end and committed offsets');
   add(e.operator, KUBE_APISERVER, KUBE_APISERVER_PORTS, 'reconcile IngestPipelines');
@@ -75,6 +76,6 @@ export function platformFlows(s: PlatformSettings, c: TopologyCharts): Flow[] {
   add(e.spark, e.postgres, pgPort, 'read the master store (read-only role)');
   add(e.spark, KUBE_APISERVER, KUBE_APISERVER_PORTS, 'the driver starts its executors');
   // The public store from the host (kind-config.yaml maps the NodePort to 127.0.0.1).
-  if (e.publicStore && s.publicStore.nodePort > 0) add(NODE_NETWORK, e.publicStore, [{ port: s.publicStore.port }], 'NodePort from the host');
+  if (e.publicStore && publicStorePort && s.publicStore.nodePort > 0) add(NODE_NETWORK, e.publicStore, [{ port: publicStorePort }], 'NodePort from the host');
   return flows;
 }

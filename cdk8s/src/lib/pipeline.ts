@@ -7,7 +7,7 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { API_VERSION, KIND, type IngestPipeline, type IngestPipelineSpec } from '@clinical-ingest/operator';
+import { API_VERSION, DEFAULTS, KIND, type IngestPipeline, type IngestPipelineSpec } from '@clinical-ingest/operator';
 import { appLabels } from './labels.js';
 import type { ResourceRequirements } from './security.js';
 
@@ -25,12 +25,12 @@ export interface ConsumerPipelineProps {
   /** The consumers' non-secret settings (consumer/src/config.ts variables), as a ConfigMap. */
   readonly config: Readonly<Record<string, string>>;
   readonly secrets: IngestPipelineSpec['consumer']['secrets'];
-  /** @default 1 */
+  /** @default the IngestPipeline's (DEFAULTS.minReplicas) */
   readonly minReplicas?: number;
   readonly maxReplicas: number;
   /** Drain the backlog within this many seconds (docs/architecture.md §1: queryable within 2 s). @default 2 */
   readonly freshnessTargetSeconds?: number;
-  /** @default 9464 */
+  /** @default the IngestPipeline's (DEFAULTS.metricsPort, the consumer's METRICS_PORT) */
   readonly metricsPort?: number;
   /** @default requests 1 CPU / 512Mi, limit 1Gi */
   readonly resources?: ResourceRequirements;
@@ -46,13 +46,16 @@ export class ConsumerPipeline extends Construct {
   readonly serviceAccountName: string;
   /** Service over the consumers' /metrics (the validation reads freshness there). */
   readonly metricsUrl: string;
+  /** The consumers' METRICS_PORT. */
+  readonly metricsPort: number;
 
   constructor(scope: Construct, id: string, props: ConsumerPipelineProps) {
     super(scope, id);
     this.name = props.name ?? 'intake';
     this.configMapName = `${this.name}-consumer-config`;
     this.serviceAccountName = `${this.name}-consumer`;
-    const port = props.metricsPort ?? 9464;
+    const port = props.metricsPort ?? DEFAULTS.metricsPort;
+    this.metricsPort = port;
     const labels = appLabels('intake-consumer', 'consumer');
     const metricsService = `${this.name}-consumer-metrics`;
     this.metricsUrl = `http://${metricsService}:${port}/metrics`;
@@ -76,7 +79,7 @@ export class ConsumerPipeline extends Construct {
         resources: props.resources ?? { requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '1Gi' } },
       },
       scaling: {
-        minReplicas: props.minReplicas ?? 1,
+        minReplicas: props.minReplicas ?? DEFAULTS.minReplicas,
         maxReplicas: props.maxReplicas,
         freshnessTargetSeconds: props.freshnessTargetSeconds ?? 2,
       },

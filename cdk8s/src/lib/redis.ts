@@ -8,6 +8,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { appLabels, selector } from './labels.js';
+import { redisTlsSecretName } from './secrets.js';
 import { quantities, restrictedPodSpec, secretEnv, singleReplicaStatefulSet } from './workload.js';
 
 /** The identity cache's key prefix (consumer/src/adapters/redis-identity-cache.ts). */
@@ -28,8 +29,8 @@ export interface RedisCacheProps {
   readonly maxMemory?: string;
   /** @default 6379 */
   readonly port?: number;
-  /** kubernetes.io/tls Secret (tls.crt, tls.key) with a certificate for the Service's names and localhost. */
-  readonly tlsSecret: string;
+  /** kubernetes.io/tls Secret (tls.crt, tls.key) with a certificate for the Service's names and localhost. @default `<name>-tls` */
+  readonly tlsSecret?: string;
 }
 
 const TLS_DIR = '/etc/redis-tls';
@@ -38,12 +39,15 @@ export class RedisCache extends Construct {
   readonly name: string;
   readonly port: number;
   readonly podLabels: Record<string, string>;
+  /** The serving certificate's Secret (made at deploy time); clients verify against its tls.crt. */
+  readonly tlsSecret: string;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
     this.name = props.name ?? 'redis';
     this.port = props.port ?? 6379;
     this.podLabels = selector(this.name);
+    this.tlsSecret = props.tlsSecret ?? redisTlsSecretName(this.name);
     const labels = appLabels(this.name, 'identity-cache');
 
     const conf = [
@@ -147,7 +151,7 @@ export class RedisCache extends Construct {
         volumes: [
           { name: 'config', configMap: { name: `${this.name}-config` } },
           { name: 'acl', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
-          { name: 'tls', secret: { secretName: props.tlsSecret, defaultMode: 0o440 } },
+          { name: 'tls', secret: { secretName: this.tlsSecret, defaultMode: 0o440 } },
         ],
       }),
     });

@@ -138,7 +138,7 @@ export function runtimeConfigMaps(s: Synthesized): Map<string, readonly string[]
 
 /** Literal values that look like secrets by name but are not (dynalite's placeholder credentials). */
 export function allowedLiterals(s: Synthesized): Map<string, string> {
-  const env = dynamoClientEnv(s.settings);
+  const env = dynamoClientEnv(s.settings, s.platform.publicStore);
   const m = new Map<string, string>();
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) if (env[k] !== undefined) m.set(k, env[k]);
   return m;
