@@ -21,6 +21,7 @@ COPY intake-core/package.json intake-core/
 COPY consumer/package.json consumer/
 COPY loadgen/package.json loadgen/
 COPY operator/package.json operator/
+COPY scaling-sim/package.json scaling-sim/
 COPY cdk8s/package.json cdk8s/
 # Fixes to dependencies, applied by npm ci's postinstall (patch-package): see patches/README.md.
 COPY patches/ patches/
@@ -32,6 +33,7 @@ COPY intake-core/ intake-core/
 COPY consumer/ consumer/
 COPY loadgen/ loadgen/
 COPY operator/ operator/
+COPY scaling-sim/ scaling-sim/
 COPY cdk8s/ cdk8s/
 RUN npx tsc -b
 

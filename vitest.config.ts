@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{intake-core,consumer,loadgen,operator,cdk8s}/src/**/*.test.ts'],
+          include: ['{intake-core,consumer,loadgen,operator,scaling-sim,cdk8s}/src/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -7,8 +7,8 @@ SIM_ARGS ?=
 
 .PHONY: sim
 sim: install ## Simulate our replica policy against KEDA's Kafka scaler + HPA; table on stdout, SVG plots in reports/sim/ (SIM_ARGS="--partitions 24").
-	npx tsc -b operator
-	node operator/dist/sim/main.js --out $(SIM_OUT) $(SIM_ARGS)
+	npx tsc -b scaling-sim
+	node scaling-sim/dist/main.js --out $(SIM_OUT) $(SIM_ARGS)
 
 .PHONY: operator-crd
 operator-crd: install ## Print the IngestPipeline CustomResourceDefinition as JSON.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../api/defaults.js';
-import { HpaModel, operatorBehavior } from '../sim/hpa.js';
+// The HPA's algorithm as the simulation models it (scaling-sim): the policy's tests run through it.
+import { HpaModel, operatorBehavior } from '../../../scaling-sim/src/hpa.js';
 import { OffsetFeed } from '../testing/feed.js';
 import { evenCounts, usefulCap } from './counts.js';
 import { decide, type Decision, type Observation, type PolicyConfig, type PolicyState } from './policy.js';

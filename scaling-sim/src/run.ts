@@ -1,5 +1,4 @@
-import { DEFAULTS, type ResolvedPolicy } from '../api/defaults.js';
-import { decide, type PolicyConfig, type PolicyState } from '../policy/policy.js';
+import { decide, DEFAULTS, type PolicyConfig, type PolicyState, type ResolvedPolicy } from '@clinical-ingest/operator';
 import { DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, HpaModel, operatorBehavior } from './hpa.js';
 import { KedaKafkaScaler } from './keda.js';
 import { TopicModel, type ModelParams } from './model.js';
