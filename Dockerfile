@@ -22,6 +22,7 @@ COPY consumer/package.json consumer/
 COPY loadgen/package.json loadgen/
 COPY operator/package.json operator/
 COPY scaling-sim/package.json scaling-sim/
+COPY testkit/package.json testkit/
 COPY cdk8s/package.json cdk8s/
 # Fixes to dependencies, applied by npm ci's postinstall (patch-package): see patches/README.md.
 COPY patches/ patches/
@@ -34,6 +35,7 @@ COPY consumer/ consumer/
 COPY loadgen/ loadgen/
 COPY operator/ operator/
 COPY scaling-sim/ scaling-sim/
+COPY testkit/ testkit/
 COPY cdk8s/ cdk8s/
 RUN npx tsc -b
 

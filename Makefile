@@ -111,13 +111,13 @@ bench: build up ## Benchmark: small and 20 KB records, CPU per record, freshness
 
 .PHONY: bench-snapshots
 bench-snapshots: build up ## Benchmark point-in-time snapshots against a COPY of the current state (SNAPSHOT_BENCH_PATIENTS, default 1M).
-	node loadgen/dist/bench/snapshots.js
+	node testkit/dist/bench/snapshots.js
 
 ##@ Operations
 
 .PHONY: chaos
 chaos: build up ## The fault suite: kill -9, restarts, flush, rebalance storm, rollback, poison mix; exact counts.
-	CHAOS_RECORDS=$(CHAOS_RECORDS) node loadgen/dist/chaos/main.js
+	CHAOS_RECORDS=$(CHAOS_RECORDS) node testkit/dist/chaos/main.js
 
 .PHONY: observe
 observe: build up ## Prometheus on 127.0.0.1:19090 with the alert rules, scraping the running consumers (make start; an operator: scripts/observe.sh targets).

@@ -10,14 +10,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{intake-core,consumer,loadgen,operator,scaling-sim,cdk8s}/src/**/*.test.ts'],
+          include: ['{intake-core,consumer,loadgen,operator,scaling-sim,testkit,cdk8s}/src/**/*.test.ts'],
           environment: 'node',
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['{consumer,loadgen,operator}/src/**/*.itest.ts'],
+          include: ['{consumer,loadgen,operator,testkit}/src/**/*.itest.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 120_000,

@@ -11,6 +11,6 @@ out="reports/bench-$stamp.txt"
 for store in ${BENCH_STORES:-postgres dynamodb}; do
   PUBLIC_STORE="$store" scripts/pipeline.sh restart "${CONSUMERS:-2}" > /dev/null
   CONSUMER_METRICS_URLS="$(scripts/pipeline.sh metrics-urls)" PUBLIC_STORE="$store" BENCH_REPORT_JSON="reports/bench-$stamp-$store.json" \
-    node loadgen/dist/bench/pipeline.js | tee -a "$out"
+    node testkit/dist/bench/pipeline.js | tee -a "$out"
 done
 echo "bench: figures saved in $out"

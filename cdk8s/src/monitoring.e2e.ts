@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { encodeRecord, identityOf, partitionKey } from '@clinical-ingest/intake-core';
-import { ConsumerProcess, env, freePort, TestPlatform, uniquePerson } from '@clinical-ingest/consumer/testing';
+import { ConsumerProcess, env, freePort, TestPlatform, uniquePerson } from '@clinical-ingest/testkit';
 import { API_VERSION, ingestPipelineCrd } from '@clinical-ingest/operator';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgMasterStore } from './adapters/pg-master-store.js';
 import type { InboundMessage } from './ports.js';
 import { historyBounds, patientAsOf, patientHistory, publicProjectionAsOf, stateAsOf } from './queries.js';
-import { env, TestPlatform, uniquePerson } from './testing/platform.js';
+import { env, TestPlatform, uniquePerson } from '@clinical-ingest/testkit';
 
 /** Point-in-time queries against an oracle, on the real PostgreSQL. */
 

@@ -8,7 +8,7 @@ import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundMessage } from './ports.js';
 // The built package: ConsumerProcess runs consumer/dist/main.js.
-import { ConsumerProcess, env, freePort, TestPlatform, uniquePerson } from '@clinical-ingest/consumer/testing';
+import { ConsumerProcess, env, freePort, TestPlatform, uniquePerson } from '@clinical-ingest/testkit';
 
 /**
  * Faults a review found to stop or skip partitions, each on the real servers with real consumer

@@ -9,6 +9,7 @@ export * from './adapters/pg-public-store.js';
 export * from './adapters/dynamo-public-store.js';
 export * from './adapters/redis-identity-cache.js';
 export * from './adapters/kafka-dead-letters.js';
+export * from './adapters/kafka-intake-log.js';
 export * from './queries.js';
 export * from './snapshot.js';
 export * from './backfill.js';

@@ -14,8 +14,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoPublicStore } from './adapters/dynamo-public-store.js';
-import { env, TestPlatform } from './testing/platform.js';
-import { freePort } from './testing/processes.js';
+import { env, TestPlatform } from '@clinical-ingest/testkit';
+import { freePort } from '@clinical-ingest/testkit';
 
 const AUTHORIZER = join(dirname(fileURLToPath(import.meta.url)), '../../platform/dynalite/authorizer.mjs');
 const WRITER = { accessKeyId: 'writer-key', secretAccessKey: 'writer-secret-0123456789' };

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { env } from './testing/platform.js';
+import { env } from '@clinical-ingest/testkit';
 
 /**
  * One database role per purpose, each reading only what it needs (db/migrations/009 and 010), on

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgMasterStore } from './adapters/pg-master-store.js';
 import type { AcceptedRow } from './ports.js';
 import { publicProjectionAsOf, stateAsOf } from './queries.js';
-import { createScratchDatabase } from './testing/platform.js';
+import { createScratchDatabase } from '@clinical-ingest/testkit';
 
 /**
  * Snapshots against an oracle kept outside the stores, through every interface: the SQL functions,

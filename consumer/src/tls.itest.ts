@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConsumerConfig, redisOptions } from './config.js';
-import { env } from './testing/platform.js';
+import { env } from '@clinical-ingest/testkit';
 
 let otherCa: string;
 let dir: string;

@@ -25,3 +25,7 @@ export {
   type ProgressStream,
 } from './producer.js';
 export { parseCommand, parseProduceArgs, UsageError, type ProduceArgs, type ProduceCommand } from './args.js';
+export { CRITERIA, formatReport, runValidation, type ValidationDeps, type ValidationOptions, type ValidationReport } from './validate/run.js';
+export { checkMasterAgainstOracle, checkPublicAgainstMaster, countKnownIdentities, type OracleResult } from './validate/checks.js';
+export { addBuckets, parseHistogram, quantile, subtractBuckets, total, type Buckets } from './validate/histogram.js';
+export { cpuDelta, sampleCpu, sampleProcesses, type CpuSample } from './machine.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestPlatform } from '../testing/platform.js';
+import { TestPlatform } from '@clinical-ingest/testkit';
 import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
 
 /** The hand-built array literals read back in PostgreSQL as exactly the values they were built from. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AcceptedRow, IdentityToResolve, PublicItem } from '../ports.js';
-import { env, TEST_SECRET, TestPlatform, uniquePerson } from '../testing/platform.js';
+import { env, TEST_SECRET, TestPlatform, uniquePerson } from '@clinical-ingest/testkit';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoPublicStore } from './dynamo-public-store.js';
 import { PgMasterStore } from './pg-master-store.js';

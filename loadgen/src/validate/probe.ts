@@ -1,6 +1,6 @@
 import type { ProduceSummary, ProducibleRecord } from '../producer.js';
 import { generateRecords } from '../generator.js';
-import { sampleProcesses } from '../bench/machine.js';
+import { sampleProcesses } from '../machine.js';
 import { scrape } from './run.js';
 
 /**

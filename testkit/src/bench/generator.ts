@@ -1,8 +1,8 @@
 /**
- * Generation speed alone (no Kafka): `node loadgen/dist/bench.js [count] [payloadBytes] [returningRatio] [invalidRatio]`.
+ * Generation speed alone (no Kafka): `node testkit/dist/bench/generator.js [count] [payloadBytes] [returningRatio] [invalidRatio]`.
  * Prints records/s, MB/s of encoded values, the expectation's size and the heap in use.
  */
-import { RecordGenerator } from './generator.js';
+import { RecordGenerator } from '@clinical-ingest/loadgen';
 
 function arg(i: number, def: number): number {
   const v = process.argv[i];

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { TestPlatform } from '@clinical-ingest/consumer/testing';
+import { TestPlatform } from '../index.js';
 import { createLogger } from '@clinical-ingest/intake-core';
 import { formatChaosTable, runScenario, scenarios, type ScenarioResult } from './run.js';
 

@@ -5,11 +5,11 @@ import { pipeline } from 'node:stream/promises';
 import { createLogger, LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { generateRecords } from '../generator.js';
-import { createKafka, produceRecords } from '../producer.js';
-import { parseHistogram, quantile, subtractBuckets, total, addBuckets, type Buckets } from '../validate/histogram.js';
+import { generateRecords } from '@clinical-ingest/loadgen';
+import { createKafka, produceRecords } from '@clinical-ingest/loadgen';
+import { parseHistogram, quantile, subtractBuckets, total, addBuckets, type Buckets } from '@clinical-ingest/loadgen';
 import { capacity, DEFAULT_RULES, formatShape, type StageCosts } from './capacity.js';
-import { cpuDelta, sampleCpu, sampleProcesses } from './machine.js';
+import { cpuDelta, sampleCpu, sampleProcesses } from '@clinical-ingest/loadgen';
 
 /**
  * `make bench`: end-to-end figures of the running local pipeline (Kafka → consumers → both

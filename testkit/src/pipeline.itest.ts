@@ -1,12 +1,12 @@
-import { ConsumerProcess, freePort, TEST_SECRET, TestPlatform } from '@clinical-ingest/consumer/testing';
+import { ConsumerProcess, freePort, TEST_SECRET, TestPlatform } from './index.js';
 import { PgValidationReads } from '@clinical-ingest/consumer';
 import { IdentityKeyer } from '@clinical-ingest/intake-core';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateRecords } from './generator.js';
-import { produceRecords } from './producer.js';
-import { checkMasterAgainstOracle } from './validate/checks.js';
-import { formatReport, runValidation } from './validate/run.js';
+import { generateRecords } from '@clinical-ingest/loadgen';
+import { produceRecords } from '@clinical-ingest/loadgen';
+import { checkMasterAgainstOracle } from '@clinical-ingest/loadgen';
+import { formatReport, runValidation } from '@clinical-ingest/loadgen';
 
 /** Kafka → consumer processes → stores, on the local platform's real servers. */
 

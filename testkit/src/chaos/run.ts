@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { ConsumerProcess, freePort, TEST_SECRET, type TestPlatform } from '@clinical-ingest/consumer/testing';
+import { ConsumerProcess, freePort, TEST_SECRET, type TestPlatform } from '../index.js';
 import { PgValidationReads } from '@clinical-ingest/consumer';
 import { encodeRecord, IdentityKeyer, identityOf, partitionKey, type Identity } from '@clinical-ingest/intake-core';
-import { generateRecords, INVALID_KINDS, type GeneratedRecord } from '../generator.js';
-import { produceRecords, type ProducibleRecord } from '../producer.js';
-import { checkMasterAgainstOracle } from '../validate/checks.js';
+import { generateRecords, INVALID_KINDS, type GeneratedRecord } from '@clinical-ingest/loadgen';
+import { produceRecords, type ProducibleRecord } from '@clinical-ingest/loadgen';
+import { checkMasterAgainstOracle } from '@clinical-ingest/loadgen';
 
 /**
  * The standing fault suite (`make chaos`): each scenario runs real consumer processes on a fresh

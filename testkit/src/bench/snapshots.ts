@@ -21,7 +21,7 @@
  * unless SNAPSHOT_BENCH_KEEP=1), SNAPSHOT_BENCH_PATIENTS, SNAPSHOT_BENCH_LOOKUPS.
  */
 import { SNAPSHOT_COLUMNS } from '@clinical-ingest/consumer';
-import { createScratchDatabase } from '@clinical-ingest/consumer/testing';
+import { createScratchDatabase } from '../index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';

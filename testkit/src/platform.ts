@@ -7,15 +7,20 @@ import { createLogger, IdentityKeyer, LOCAL_DEFAULTS } from '@clinical-ingest/in
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
-import { DynamoPublicStore } from '../adapters/dynamo-public-store.js';
-import { PgMasterStore } from '../adapters/pg-master-store.js';
-import { PgPublicStore } from '../adapters/pg-public-store.js';
-import { RedisIdentityCache } from '../adapters/redis-identity-cache.js';
-import { IdentityResolver } from '../identity-resolver.js';
-import { ConsumerMetrics } from '../metrics.js';
-import { BatchProcessor } from '../processor.js';
-import { systemClock, type DeadLetters, type IntakeLog, type PublicStore } from '../ports.js';
-import { KafkaIntakeLog } from '../adapters/kafka-intake-log.js';
+import {
+  BatchProcessor,
+  ConsumerMetrics,
+  DynamoPublicStore,
+  IdentityResolver,
+  KafkaIntakeLog,
+  PgMasterStore,
+  PgPublicStore,
+  RedisIdentityCache,
+  systemClock,
+  type DeadLetters,
+  type IntakeLog,
+  type PublicStore,
+} from '@clinical-ingest/consumer';
 
 /**
  * Connections to the local platform's real servers (`make up`) for integration tests. A test
@@ -31,7 +36,7 @@ export const env = {
   /** The same Redis over TLS, with a certificate for `localhost` from the local CA (scripts/platform.sh). */
   redisTls: process.env['REDIS_TLS_URL'] ?? 'rediss://localhost:16380',
   /** The local CA that signed the TLS certificate of PostgreSQL and Redis. */
-  tlsCaFile: process.env['LOCAL_TLS_CA'] ?? join(dirname(fileURLToPath(import.meta.url)), '../../../.local/tls/ca.crt'),
+  tlsCaFile: process.env['LOCAL_TLS_CA'] ?? join(dirname(fileURLToPath(import.meta.url)), '../../.local/tls/ca.crt'),
 };
 
 export const TEST_SECRET = 'integration-test-identity-secret-0123456789';
@@ -166,7 +171,7 @@ export async function createScratchDatabase(name: string, adminUrl = env.adminDb
   const migrate = new pg.Client({ connectionString: url() });
   await migrate.connect();
   try {
-    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../db/migrations');
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../db/migrations');
     for (const f of readdirSync(dir)
       .filter((n) => n.endsWith('.sql'))
       .sort())

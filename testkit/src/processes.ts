@@ -5,7 +5,8 @@ import { env, TEST_SECRET } from './platform.js';
 
 /** Real consumer processes (consumer/dist/main.js) for integration tests. */
 
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+/** The consumer's process, as its image runs it (built by make build); the same path from src/ and dist/. */
+const MAIN = fileURLToPath(new URL('../../consumer/dist/main.js', import.meta.url));
 
 export interface ConsumerProcessOptions {
   readonly topic: string;

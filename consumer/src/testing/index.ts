@@ -1,3 +1,0 @@
-export * from './platform.js';
-export * from './processes.js';
-export * from './fakes.js';
