@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', '**/*.itest.ts', '**/*.e2e.ts', '**/*.crown.ts'],
+    files: ['**/*.test.ts', '**/*.itest.ts', '**/*.e2e.ts', '**/*.burst.ts'],
     rules: {
       // Tests read driver rows and JSON whose shape the assertion itself checks.
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests (*.test.ts) need nothing running. Integration tests (*.itest.ts) run against the
 // local platform's real servers (`make up`); they run one file at a time because they share them.
-// End-to-end tests (*.e2e.ts, `make test-k8s`) run the operator against a real control plane
+// End-to-end tests (test/**/*.e2e.ts, `make test-k8s`) run the operator against a real control plane
 // (`make k8s-up`) and the local Kafka; they fail, never skip, when either is not reachable.
 export default defineConfig({
   test: {
@@ -27,7 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'k8s',
-          include: ['{operator,cdk8s}/src/**/*.e2e.ts'],
+          include: ['{operator,cdk8s}/test/**/*.e2e.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 180_000,
@@ -35,11 +35,11 @@ export default defineConfig({
         },
       },
       {
-        // `make crown` only (never `make test`): consumer pods on kwok nodes, each a real consumer
-        // process; needs scripts/k8s-testenv.sh crown-up besides the control plane and the platform.
+        // `make scale-burst` only (never `make test`): consumer pods on kwok nodes, each a real consumer
+        // process; needs scripts/k8s-testenv.sh nodes-up besides the control plane and the platform.
         test: {
-          name: 'crown',
-          include: ['operator/src/e2e/**/*.crown.ts'],
+          name: 'scale-burst',
+          include: ['operator/test/**/*.burst.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 900_000,

@@ -24,11 +24,11 @@ k8s-status: ## One line per control-plane server.
 test-k8s: synth ## Operator end-to-end tests against the local control plane (make k8s-up) and Kafka (make up); builds and synthesizes first.
 	npx vitest run --project k8s
 
-.PHONY: crown-build
-crown-build: ## Build kube-scheduler (with the control plane) and kwok into .local/k8s/bin.
-	scripts/k8s-testenv.sh crown-build
+.PHONY: nodes-build
+nodes-build: ## Build kube-scheduler (with the control plane) and kwok into .local/k8s/bin.
+	scripts/k8s-testenv.sh nodes-build
 
-.PHONY: crown
-crown: build up k8s-up crown-build ## The kwok demo (not in make test): a burst scales real consumer processes behind kwok pods; trace in reports/crown/.
-	scripts/k8s-testenv.sh crown-up
-	npx vitest run --project crown; rc=$$?; scripts/k8s-testenv.sh crown-down; exit $$rc
+.PHONY: scale-burst
+scale-burst: build up k8s-up nodes-build ## The kwok demo (not in make test): a burst scales real consumer processes behind kwok pods; trace in reports/scale-burst/.
+	scripts/k8s-testenv.sh nodes-up
+	npx vitest run --project scale-burst; rc=$$?; scripts/k8s-testenv.sh nodes-down; exit $$rc

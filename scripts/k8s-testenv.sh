@@ -4,7 +4,7 @@
 # module proxy through the wrapper module platform/k8s-testenv/ (see its go.mod).
 #
 #   scripts/k8s-testenv.sh build          build etcd, kube-apiserver, kube-controller-manager,
-#                                         kube-scheduler (crown only) and kubectl into .local/k8s/bin
+#                                         kube-scheduler (the kwok demo only) and kubectl into .local/k8s/bin
 #                                         (idempotent; Go's module and build caches stay in their
 #                                         default places, so a second clone on the same machine
 #                                         rebuilds in seconds)
@@ -17,12 +17,12 @@
 #   scripts/k8s-testenv.sh mod VERSION    regenerate the wrapper module for k8s.io/kubernetes VERSION
 #                                         (replace block from that tag's go.mod), then go mod tidy
 #
-# The kwok demo (`make crown`; never part of the e2e tests, which run without scheduler and nodes):
-#   scripts/k8s-testenv.sh crown-build    build, plus kwok $KWOK_VERSION (go install into .local/k8s/bin)
-#   scripts/k8s-testenv.sh crown-up       on a running control plane: kube-scheduler, kwok (stages of
-#                                         platform/k8s-testenv/kwok-stages.yaml) and CROWN_NODES fake
+# The kwok demo (`make scale-burst`; never part of the e2e tests, which run without scheduler and nodes):
+#   scripts/k8s-testenv.sh nodes-build    build, plus kwok $KWOK_VERSION (go install into .local/k8s/bin)
+#   scripts/k8s-testenv.sh nodes-up       on a running control plane: kube-scheduler, kwok (stages of
+#                                         platform/k8s-testenv/kwok-stages.yaml) and KWOK_NODES fake
 #                                         Nodes annotated kwok.x-k8s.io/node=fake (default 3)
-#   scripts/k8s-testenv.sh crown-down     delete the fake Nodes, stop kwok and kube-scheduler
+#   scripts/k8s-testenv.sh nodes-down     delete the fake Nodes, stop kwok and kube-scheduler
 #
 # Environment: K8S_APISERVER_PORT (default 16443), K8S_ETCD_PORT (default 12379; +1 for peers),
 # K8S_KCM_PORT (default 10257), K8S_FEATURE_GATES (both servers, e.g. HPAConfigurableTolerance=true),
@@ -53,11 +53,11 @@ BUILD_P="${K8S_BUILD_PARALLELISM:-2}"
 
 SERVICES=(etcd kube-apiserver kube-controller-manager)
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
-CROWN_SERVICES=(kube-scheduler kwok)
+NODE_SERVICES=(kube-scheduler kwok)
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 SCHEDULER_PORT="${K8S_SCHEDULER_PORT:-10259}"
 KWOK_PORT="${K8S_KWOK_PORT:-10247}"
-CROWN_NODES="${CROWN_NODES:-3}"
+KWOK_NODES="${KWOK_NODES:-3}"
 LOCK_FD=8
 
 say() { printf 'k8s-testenv: %s\n' "$*"; }
@@ -345,7 +345,7 @@ stop() {
 cmd_down() {
   lock
   local i
-  for (( i=${#CROWN_SERVICES[@]}-1; i>=0; i-- )); do stop "${CROWN_SERVICES[$i]}"; done
+  for (( i=${#NODE_SERVICES[@]}-1; i>=0; i-- )); do stop "${NODE_SERVICES[$i]}"; done
   for (( i=${#SERVICES[@]}-1; i>=0; i-- )); do stop "${SERVICES[$i]}"; done
 }
 
@@ -361,9 +361,9 @@ cmd_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# the kwok demo ("crown"): a scheduler and simulated nodes whose pods become Ready
+# the kwok demo (make scale-burst): a scheduler and simulated nodes whose pods become Ready
 
-cmd_crown_build() {
+cmd_nodes_build() {
   cmd_build
   if [[ -x "$BIN_DIR/kwok" ]] && "$BIN_DIR/kwok" --version 2>/dev/null | grep -q -- "$KWOK_VERSION"; then
     say "kwok $KWOK_VERSION is current"
@@ -377,9 +377,9 @@ scheduler_healthy() { curl -fsSk "https://$HOST:$SCHEDULER_PORT/healthz"; }
 kwok_healthy() { curl -fsS "http://$HOST:$KWOK_PORT/healthz"; }
 kubectl_admin() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
-cmd_crown_up() {
+cmd_nodes_up() {
   lock
-  [[ -x "$BIN_DIR/kwok" && -x "$BIN_DIR/kube-scheduler" ]] || die "kwok or kube-scheduler missing: run scripts/k8s-testenv.sh crown-build"
+  [[ -x "$BIN_DIR/kwok" && -x "$BIN_DIR/kube-scheduler" ]] || die "kwok or kube-scheduler missing: run scripts/k8s-testenv.sh nodes-build"
   apiserver_ready >/dev/null 2>&1 || die "the control plane is not up: scripts/k8s-testenv.sh up"
   # A demo: both act as the admin (no dedicated identities as for the controller manager).
   if ! running_pid kube-scheduler >/dev/null; then
@@ -396,7 +396,7 @@ cmd_crown_up() {
   fi
   wait_until "kwok /healthz" kwok kwok_healthy
   local i
-  for (( i=0; i<CROWN_NODES; i++ )); do
+  for (( i=0; i<KWOK_NODES; i++ )); do
     kubectl_admin apply -f - >/dev/null <<NODE
 apiVersion: v1
 kind: Node
@@ -411,21 +411,21 @@ status:
 NODE
   done
   local deadline=$(( $(date +%s) + START_TIMEOUT ))
-  until [[ "$(kubectl_admin get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$CROWN_NODES" ]]; do
+  until [[ "$(kubectl_admin get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)" -ge "$KWOK_NODES" ]]; do
     (( $(date +%s) < deadline )) || die "fake nodes not Ready after ${START_TIMEOUT}s (log .local/logs/k8s-kwok.log)"
     sleep 0.5
   done
   # The apiserver's TaintNodesByCondition admission taints every new Node not-ready; the node
   # lifecycle controller that would lift it is not among the controller manager's controllers here.
   kubectl_admin taint nodes -l type=kwok node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
-  say "crown: kube-scheduler and kwok up, $CROWN_NODES fake nodes Ready"
+  say "nodes: kube-scheduler and kwok up, $KWOK_NODES fake nodes Ready"
 }
 
-cmd_crown_down() {
+cmd_nodes_down() {
   lock
   if apiserver_ready >/dev/null 2>&1; then kubectl_admin delete nodes -l type=kwok --ignore-not-found >/dev/null || true; fi
   local i
-  for (( i=${#CROWN_SERVICES[@]}-1; i>=0; i-- )); do stop "${CROWN_SERVICES[$i]}"; done
+  for (( i=${#NODE_SERVICES[@]}-1; i>=0; i-- )); do stop "${NODE_SERVICES[$i]}"; done
 }
 
 cmd_reset() {
@@ -451,10 +451,10 @@ main() {
     status) cmd_status ;;
     reset) cmd_reset ;;
     env) cmd_env ;;
-    crown-build) cmd_crown_build ;;
-    crown-up) cmd_crown_up ;;
-    crown-down) cmd_crown_down ;;
-    *) die "usage: $0 build|up|down|status|reset|env|mod VERSION|crown-build|crown-up|crown-down" ;;
+    nodes-build) cmd_nodes_build ;;
+    nodes-up) cmd_nodes_up ;;
+    nodes-down) cmd_nodes_down ;;
+    *) die "usage: $0 build|up|down|status|reset|env|mod VERSION|nodes-build|nodes-up|nodes-down" ;;
   esac
 }
 main "$@"

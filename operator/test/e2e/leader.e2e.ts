@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../../src/api/types.js';
 import {
   connectCluster,
   connectKafka,

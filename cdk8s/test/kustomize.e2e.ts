@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './paths.js';
-import { coreErrors, isCoreKind } from './validation/k8s-schema.js';
-import { crdRegistry } from './validation/platform.js';
-import { postureErrors } from './validation/posture.js';
-import type { KubeObject } from './validation/types.js';
+import { REPO_ROOT } from '../src/paths.js';
+import { coreErrors, isCoreKind } from '../src/validation/k8s-schema.js';
+import { crdRegistry } from '../src/validation/platform.js';
+import { postureErrors } from '../src/validation/posture.js';
+import type { KubeObject } from '../src/validation/types.js';
 
 const KUBECTL = join(REPO_ROOT, '.local', 'k8s', 'bin', 'kubectl');
 const OVERLAYS = join(REPO_ROOT, 'cdk8s', 'kustomize', 'overlays');

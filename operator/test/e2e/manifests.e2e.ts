@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { ingestPipelineCrd } from '../api/crd.js';
-import { leaderElectionRoleRules, operatorClusterRoleRules } from '../api/rbac.js';
+import { ingestPipelineCrd } from '../../src/api/crd.js';
+import { leaderElectionRoleRules, operatorClusterRoleRules } from '../../src/api/rbac.js';
 import { applyAsAdmin, connectCluster, eventually, installCrd, isNotFound, kubectl, REPO_ROOT, UPSTREAM_CRDS, write, type Cluster } from './harness.js';
 
 // Server-side dry run of what the cdk8s app synthesizes (`make synth` → cdk8s/dist-manifests/)

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../../src/api/types.js';
 import {
   connectCluster,
   connectKafka,
@@ -27,33 +27,33 @@ import {
   type Cluster,
   type OperatorIdentity,
   type OperatorProcess,
-} from './harness.js';
-import { plotTrace, type TraceRow } from './crown-plot.js';
+} from '../e2e/harness.js';
+import { plotTrace, type TraceRow } from './plot.js';
 
-// The "crown" (issue 4), `make crown`: the whole loop with real consumers. kube-scheduler places
+// `make scale-burst`: the whole loop with real consumers. kube-scheduler places
 // the consumer Deployment's pods on kwok's simulated nodes, kwok marks them Ready, and for each
 // Ready pod this harness runs one real consumer process (`node consumer/dist/main.js`) in the
 // pipeline's group; it stops the process when the pod goes away. The operator (a local process,
 // external metrics API + the real HPA, as in hpa.e2e.ts) sizes the Deployment on the lag of a
-// loadgen burst. The trace lands in reports/crown/ (trace.csv, trace.svg, summary.json).
+// loadgen burst. The trace lands in reports/scale-burst/ (trace.csv, trace.svg, summary.json).
 //
-// Needs `make up`, `make k8s-up` and `scripts/k8s-testenv.sh crown-up` (make crown does all).
+// Needs `make up`, `make k8s-up` and `scripts/k8s-testenv.sh nodes-up` (make scale-burst does all).
 
 const PARTITIONS = 6;
-const MAX_REPLICAS = Number(process.env['CROWN_MAX_REPLICAS'] ?? 3);
-const BURST_COUNT = Number(process.env['CROWN_BURST_COUNT'] ?? 120_000);
-const BURST_RATE = Number(process.env['CROWN_BURST_RATE'] ?? 8000);
+const MAX_REPLICAS = Number(process.env['BURST_MAX_REPLICAS'] ?? 3);
+const BURST_COUNT = Number(process.env['BURST_COUNT'] ?? 120_000);
+const BURST_RATE = Number(process.env['BURST_RATE'] ?? 8000);
 // Policy knobs for a short demo (the defaults hold a scale-down for 120 s and a rebalance for 30 s).
 const POLICY = {
-  initialRatePerReplica: Number(process.env['CROWN_INITIAL_RATE'] ?? 1000),
+  initialRatePerReplica: Number(process.env['BURST_INITIAL_RATE'] ?? 1000),
   rebalanceHoldSeconds: 10,
-  scaleDownStabilizationSeconds: Number(process.env['CROWN_STABILIZATION_S'] ?? 20),
+  scaleDownStabilizationSeconds: Number(process.env['BURST_STABILIZATION_S'] ?? 20),
   trendWindowSeconds: 10,
   stuckPartitionSeconds: 60,
 };
 const POLL_S = 2;
 const FRESHNESS_S = 5;
-const OUT = join(REPO_ROOT, 'reports', 'crown');
+const OUT = join(REPO_ROOT, 'reports', 'scale-burst');
 const CONSUMER_MAIN = join(REPO_ROOT, 'consumer', 'dist', 'main.js');
 const LOADGEN_CLI = join(REPO_ROOT, 'loadgen', 'dist', 'cli.js');
 
@@ -63,8 +63,8 @@ let ns: string;
 let id: OperatorIdentity;
 let operator: OperatorProcess | undefined;
 let apiServiceCreated = false;
-const name = `crown-${suffix()}`;
-const topic = `crown-${name}`;
+const name = `burst-${suffix()}`;
+const topic = `burst-${name}`;
 const group = `${topic}-group`;
 
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ async function startConsumer(pod: string): Promise<void> {
       PUBLIC_DATABASE_URL: 'postgres://anon_writer@127.0.0.1:15432/clinical',
       REDIS_URL: 'redis://127.0.0.1:16379',
       PUBLIC_STORE: 'postgres',
-      IDENTITY_HMAC_SECRET: 'crown-demo-identity-secret-0123456789abcdef',
+      IDENTITY_HMAC_SECRET: 'burst-demo-identity-secret-0123456789abcdef',
       METRICS_PORT: String(port),
       KAFKA_SESSION_TIMEOUT_MS: '10000',
       KAFKA_REBALANCE_TIMEOUT_MS: '10000',
@@ -110,10 +110,10 @@ async function startConsumer(pod: string): Promise<void> {
   child.once('exit', (code, signal) => {
     entry.exited = true;
     log.end();
-    write(`crown: consumer for ${pod} exited (${code ?? signal})`);
+    write(`scale-burst: consumer for ${pod} exited (${code ?? signal})`);
   });
   consumers.set(pod, entry);
-  write(`crown: pod ${pod} Ready → consumer process ${child.pid} (metrics :${port})`);
+  write(`scale-burst: pod ${pod} Ready → consumer process ${child.pid} (metrics :${port})`);
 }
 
 async function stopConsumer(pod: string): Promise<void> {
@@ -121,7 +121,7 @@ async function stopConsumer(pod: string): Promise<void> {
   if (e === undefined) return;
   consumers.delete(pod);
   if (e.exited) return;
-  write(`crown: pod ${pod} gone → stopping consumer ${e.child.pid}`);
+  write(`scale-burst: pod ${pod} gone → stopping consumer ${e.child.pid}`);
   const done = new Promise<void>((r) => e.child.once('exit', () => r()));
   e.child.kill('SIGTERM');
   const t = setTimeout(() => e.child.kill('SIGKILL'), 30_000);
@@ -143,7 +143,7 @@ function podWatcher(): { stop(): Promise<void> } {
         for (const pod of ready) if (!consumers.has(pod)) await startConsumer(pod);
         await Promise.all([...consumers.keys()].filter((pod) => !ready.has(pod)).map((pod) => stopConsumer(pod)));
       } catch (e) {
-        write(`crown: pod watch: ${e instanceof Error ? e.message : String(e)}`);
+        write(`scale-burst: pod watch: ${e instanceof Error ? e.message : String(e)}`);
       }
       await sleep(500);
     }
@@ -191,7 +191,7 @@ function sampler(t0: number, rows: TraceRow[]): { stop(): Promise<void> } {
           processes: [...consumers.values()].filter((x) => !x.exited).length,
         });
       } catch (e) {
-        write(`crown: sample: ${e instanceof Error ? e.message : String(e)}`);
+        write(`scale-burst: sample: ${e instanceof Error ? e.message : String(e)}`);
       }
       await sleep(Math.max(0, 1000 - (Date.now() - at)));
     }
@@ -228,11 +228,11 @@ beforeAll(async () => {
   c = await connectCluster();
   const nodes = await c.core.listNode({ labelSelector: 'type=kwok' });
   if (!nodes.items.some((n) => n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))) {
-    throw new Error('no Ready kwok node: run `scripts/k8s-testenv.sh crown-up` (make crown does)');
+    throw new Error('no Ready kwok node: run `scripts/k8s-testenv.sh nodes-up` (make scale-burst does)');
   }
   ({ admin } = await connectKafka());
   await installCrd(c);
-  ns = await createNamespace(c, 'crown');
+  ns = await createNamespace(c, 'burst');
   id = await operatorIdentity(c, ns, { hpaReader: true });
   operator = await startMetricsOperator(c, id, { LOG_LEVEL: 'info' });
   apiServiceCreated = true;
@@ -251,14 +251,14 @@ afterAll(async () => {
   await teardown({ operators: [operator], cluster: c, namespace: ns, identity: id, admin, topics: [topic, `${topic}.dlq`] });
 }, 180_000);
 
-describe('the crown: consumer pods on kwok nodes, each a real consumer process', () => {
+describe('scale-burst: consumer pods on kwok nodes, each a real consumer process', () => {
   it('a burst raises the lag and the replicas; the lag drains and the replicas fall back', async () => {
     const rows: TraceRow[] = [];
     const t0 = Date.now();
     const pods = podWatcher();
     await createPipeline(c, ns, name, {
       kafka: { bootstrapServers: KAFKA_BROKERS, topic, consumerGroup: group, dlqTopic: `${topic}.dlq` },
-      consumer: { image: 'clinical-ingest/consumer:crown', secrets: E2E_CONSUMER_SECRETS },
+      consumer: { image: 'clinical-ingest/consumer:burst', secrets: E2E_CONSUMER_SECRETS },
       scaling: { minReplicas: 1, maxReplicas: MAX_REPLICAS, pollIntervalSeconds: POLL_S, freshnessTargetSeconds: FRESHNESS_S, policy: POLICY },
     });
     const trace = sampler(t0, rows);
@@ -268,7 +268,7 @@ describe('the crown: consumer pods on kwok nodes, each a real consumer process',
       await eventually('the first consumer process', async () => consumers.size >= 1, 90_000, 500);
       await sleep(15_000);
       const start = (Date.now() - t0) / 1000;
-      write(`crown: burst of ${BURST_COUNT} records at ${BURST_RATE}/s into ${topic}`);
+      write(`scale-burst: burst of ${BURST_COUNT} records at ${BURST_RATE}/s into ${topic}`);
       const code = await runLoadgen();
       burst = { start, end: (Date.now() - t0) / 1000 };
       expect(code).toBe(0);
@@ -296,7 +296,7 @@ describe('the crown: consumer pods on kwok nodes, each a real consumer process',
       writeFileSync(
         join(OUT, 'trace.svg'),
         plotTrace(rows, {
-          title: `crown: ${BURST_COUNT} records at ${BURST_RATE}/s, ${PARTITIONS} partitions, max ${MAX_REPLICAS} replicas`,
+          title: `scale-burst: ${BURST_COUNT} records at ${BURST_RATE}/s, ${PARTITIONS} partitions, max ${MAX_REPLICAS} replicas`,
           ...(burst ? { burst } : {}),
         }),
       );
@@ -319,7 +319,7 @@ describe('the crown: consumer pods on kwok nodes, each a real consumer process',
         samples: rows.length,
       };
       writeFileSync(join(OUT, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-      write(`crown: ${JSON.stringify(summary)}`);
+      write(`scale-burst: ${JSON.stringify(summary)}`);
     }
     const maxDesired = Math.max(...rows.map((r) => r.desired));
     expect(maxDesired).toBeGreaterThan(1);

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DESIRED_REPLICAS_METRIC, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
-import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
-import { PIPELINE_LABEL } from '../builders/common.js';
+import { DESIRED_REPLICAS_METRIC, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../../src/api/metrics.js';
+import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../../src/api/types.js';
+import { PIPELINE_LABEL } from '../../src/builders/common.js';
 import {
   connectCluster,
   connectKafka,

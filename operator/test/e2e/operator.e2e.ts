@@ -1,9 +1,9 @@
 import type { V1Deployment, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
-import { consumerName } from '../builders/common.js';
-import { usefulCap } from '../policy/counts.js';
+import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../../src/api/types.js';
+import { consumerName } from '../../src/builders/common.js';
+import { usefulCap } from '../../src/policy/counts.js';
 import {
   connectCluster,
   connectKafka,

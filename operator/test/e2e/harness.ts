@@ -26,11 +26,11 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ingestPipelineCrd } from '../api/crd.js';
-import { snapshotCrd, SNAPSHOT_CRD_NAME } from '../api/snapshot.js';
-import { EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../api/metrics.js';
-import { externalMetricsApiService, externalMetricsReaderRules, leaderElectionRoleRules, operatorClusterRoleRules } from '../api/rbac.js';
-import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../api/types.js';
+import { ingestPipelineCrd } from '../../src/api/crd.js';
+import { snapshotCrd, SNAPSHOT_CRD_NAME } from '../../src/api/snapshot.js';
+import { EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from '../../src/api/metrics.js';
+import { externalMetricsApiService, externalMetricsReaderRules, leaderElectionRoleRules, operatorClusterRoleRules } from '../../src/api/rbac.js';
+import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION, type IngestPipeline } from '../../src/api/types.js';
 
 const run = promisify(execFile);
 

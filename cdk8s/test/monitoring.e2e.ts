@@ -16,8 +16,8 @@ import { ConsumerProcess, env, freePort, TestPlatform, uniquePerson } from '@cli
 import { API_VERSION, ingestPipelineCrd } from '@clinical-ingest/operator';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALERTS, provableQueries, ruleGroups } from './monitoring/definitions.js';
-import { REPO_ROOT } from './paths.js';
+import { ALERTS, provableQueries, ruleGroups } from '../src/monitoring/definitions.js';
+import { REPO_ROOT } from '../src/paths.js';
 
 const run = promisify(execFile);
 const OBSERVE = join(REPO_ROOT, 'scripts', 'observe.sh');

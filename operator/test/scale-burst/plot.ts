@@ -1,5 +1,5 @@
 /**
- * The crown's SVG: total lag on top; desired replicas (the policy), the Deployment's count (the
+ * The scale-burst trace's SVG: total lag on top; desired replicas (the policy), the Deployment's count (the
  * HPA) and the running consumer processes below, on one time axis. (scaling-sim/src/svg.ts plots the
  * simulation's RunResult; this trace has other series, so it has its own small plot.)
  */

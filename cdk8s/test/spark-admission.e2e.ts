@@ -11,10 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SPARK_EXPORT } from './images.js';
-import { serviceAccountUser } from './lib/spark.js';
-import { REPO_ROOT } from './paths.js';
-import { synthesize } from './validation/platform.js';
+import { SPARK_EXPORT } from '../src/images.js';
+import { serviceAccountUser } from '../src/lib/spark.js';
+import { REPO_ROOT } from '../src/paths.js';
+import { synthesize } from '../src/validation/platform.js';
 
 const KUBECTL = join(REPO_ROOT, '.local', 'k8s', 'bin', 'kubectl');
 const KUBECONFIG = process.env['K8S_TESTENV_KUBECONFIG'] ?? join(REPO_ROOT, '.local', 'k8s', 'kubeconfig');

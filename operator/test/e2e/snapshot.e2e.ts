@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SNAPSHOT_PLURAL, type Snapshot } from '../api/snapshot.js';
-import { API_VERSION, GROUP, VERSION } from '../api/types.js';
-import { SPARK_API_VERSION, type SparkApplication } from '../controller/snapshot.js';
+import { SNAPSHOT_PLURAL, type Snapshot } from '../../src/api/snapshot.js';
+import { API_VERSION, GROUP, VERSION } from '../../src/api/types.js';
+import { SPARK_API_VERSION, type SparkApplication } from '../../src/controller/snapshot.js';
 import {
   connectCluster,
   createNamespace,
