@@ -6,8 +6,8 @@
 set -euo pipefail
 version="${1:?usage: install-node.sh VERSION DIR}"
 dir="${2:?usage: install-node.sh VERSION DIR}"
-say() { printf 'node: %s\n' "$*"; }
-die() { printf 'node: ERROR: %s\n' "$*" >&2; exit 1; }
+SCRIPT_NAME=node
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 command -v python3 > /dev/null || die "python3 (with pip) is needed to fetch Node.js $version"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -60,9 +60,8 @@ KWOK_PORT="${K8S_KWOK_PORT:-10247}"
 KWOK_NODES="${KWOK_NODES:-3}"
 LOCK_FD=8
 
-say() { printf 'k8s-testenv: %s\n' "$*"; }
-warn() { printf 'k8s-testenv: WARNING: %s\n' "$*" >&2; }
-die() { printf 'k8s-testenv: ERROR: %s\n' "$*" >&2; exit 1; }
+SCRIPT_NAME=k8s-testenv
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The Kubernetes version the wrapper module requires (from its go.mod).
 k8s_version() { awk '$1=="k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$MOD_DIR/go.mod"; }

@@ -19,9 +19,8 @@ PORT="${PROMETHEUS_PORT:-19090}"
 HOST=127.0.0.1
 PID_FILE="$DIR/prometheus.pid"
 
-say() { printf 'observe: %s\n' "$*"; }
-die() { printf 'observe: error: %s\n' "$*" >&2; exit 1; }
-alive() { [[ -f $PID_FILE ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
+SCRIPT_NAME=observe
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ready() { curl -fsS "http://$HOST:$PORT/-/ready" >/dev/null 2>&1; }
 
 install() {
@@ -65,7 +64,7 @@ YAML
 up() {
   install
   write_config
-  if alive; then
+  if alive "$PID_FILE"; then
     curl -fsS -X POST "http://$HOST:$PORT/-/reload" >/dev/null 2>&1 || kill -HUP "$(cat "$PID_FILE")"
   else
     say "starting prometheus on $HOST:$PORT"
@@ -76,7 +75,7 @@ up() {
   fi
   for _ in $(seq 1 60); do
     ready && { say "ready: http://$HOST:$PORT (rules: $DIR/rules.yml)"; return; }
-    alive || die "prometheus exited; see $DIR/prometheus.log"
+    alive "$PID_FILE" || die "prometheus exited; see $DIR/prometheus.log"
     sleep 0.5
   done
   die "prometheus not ready after 30 s; see $DIR/prometheus.log"
@@ -94,7 +93,7 @@ targets() {
 }
 
 down() {
-  if alive; then
+  if alive "$PID_FILE"; then
     local pid
     pid="$(cat "$PID_FILE")"
     kill -TERM "$pid" 2>/dev/null || true

@@ -20,10 +20,9 @@ SECRET_FILE="$LOCAL/secrets/identity-hmac.key"
 METRICS_BASE_PORT="${METRICS_BASE_PORT:-9464}"
 STOP_TIMEOUT="${PIPELINE_STOP_TIMEOUT:-40}"
 
-say() { printf 'pipeline: %s\n' "$*"; }
-die() { printf 'pipeline: ERROR: %s\n' "$*" >&2; exit 1; }
+SCRIPT_NAME=pipeline
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 ensure_secret() {
   if [[ -z "${IDENTITY_HMAC_SECRET:-}" ]]; then

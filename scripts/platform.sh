@@ -62,9 +62,8 @@ LOCK_FD=9
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-say() { printf 'platform: %s\n' "$*"; }
-warn() { printf 'platform: WARNING: %s\n' "$*" >&2; }
-die() { printf 'platform: ERROR: %s\n' "$*" >&2; exit 1; }
+SCRIPT_NAME=platform
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 

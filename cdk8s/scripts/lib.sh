@@ -11,8 +11,8 @@ HELM="${HELM:-helm}"
 KIND_CLUSTER="${KIND_CLUSTER:-clinical-ingest}"
 K8S_NAMESPACE="${K8S_NAMESPACE:-clinical-ingest}"
 
-say() { printf '%s: %s\n' "${SCRIPT_NAME:-k8s}" "$*"; }
-die() { printf '%s: error: %s\n' "${SCRIPT_NAME:-k8s}" "$*" >&2; exit 1; }
+# say, warn, die: the project's shell library.
+source "$ROOT/scripts/lib.sh"
 
 # need TOOL-VARIABLE-VALUE WHAT HOW: fail with a clear message when a tool is missing.
 need() {
