@@ -74,7 +74,7 @@ up: install ## Start Kafka, PostgreSQL, Redis and dynalite on 127.0.0.1 (install
 down: stop ## Stop consumers, every server `make up` started, Prometheus (make observe), and the local control plane.
 	scripts/observe.sh down
 	scripts/platform.sh down
-	scripts/k8s-testenv.sh down
+	platform/k8s-testenv/testenv.sh down
 
 .PHONY: status
 status: ## Show what runs.
@@ -139,4 +139,4 @@ synth: build ## Synthesize every manifest with cdk8s into cdk8s/dist-manifests.
 include mk/snapshot.mk
 include mk/operator.mk
 include mk/kubernetes.mk
-include mk/k8s-testenv.mk
+include platform/k8s-testenv/testenv.mk

@@ -36,7 +36,7 @@ export default defineConfig({
       },
       {
         // `make scale-burst` only (never `make test`): consumer pods on kwok nodes, each a real consumer
-        // process; needs scripts/k8s-testenv.sh nodes-up besides the control plane and the platform.
+        // process; needs platform/k8s-testenv/testenv.sh nodes-up besides the control plane and the platform.
         test: {
           name: 'scale-burst',
           include: ['operator/test/**/*.burst.ts'],

@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package tools pins the control-plane commands scripts/k8s-testenv.sh builds: the wrapper module's
+// Package tools pins the control-plane commands platform/k8s-testenv/testenv.sh builds: the wrapper module's
 // go.mod requires k8s.io/kubernetes and replaces each staging module with its published version,
 // which `go install k8s.io/kubernetes/cmd/...@v` cannot do. kube-scheduler runs only for the kwok
 // demo (`make scale-burst`); the e2e tests run without a scheduler.

@@ -37,7 +37,7 @@ import { plotTrace, type TraceRow } from './plot.js';
 // external metrics API + the real HPA, as in hpa.e2e.ts) sizes the Deployment on the lag of a
 // loadgen burst. The trace lands in reports/scale-burst/ (trace.csv, trace.svg, summary.json).
 //
-// Needs `make up`, `make k8s-up` and `scripts/k8s-testenv.sh nodes-up` (make scale-burst does all).
+// Needs `make up`, `make k8s-up` and `platform/k8s-testenv/testenv.sh nodes-up` (make scale-burst does all).
 
 const PARTITIONS = 6;
 const MAX_REPLICAS = Number(process.env['BURST_MAX_REPLICAS'] ?? 3);
@@ -228,7 +228,7 @@ beforeAll(async () => {
   c = await connectCluster();
   const nodes = await c.core.listNode({ labelSelector: 'type=kwok' });
   if (!nodes.items.some((n) => n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))) {
-    throw new Error('no Ready kwok node: run `scripts/k8s-testenv.sh nodes-up` (make scale-burst does)');
+    throw new Error('no Ready kwok node: run `platform/k8s-testenv/testenv.sh nodes-up` (make scale-burst does)');
   }
   ({ admin } = await connectKafka());
   await installCrd(c);
