@@ -22,6 +22,13 @@ export PARTITIONS PUBLIC_STORE CONSUMERS
 
 NPM_STAMP := node_modules/.package-lock.json
 
+# The local ports (platform/ports.env; one set in the environment wins) and the endpoints the local
+# platform serves on them (scripts/platform.sh env), exported to every process a target starts.
+PORT_VARS := $(shell sed -n 's/^\([A-Z0-9_]*\)=\([0-9]*\)$$/\1=\2/p' platform/ports.env)
+$(foreach kv,$(PORT_VARS),$(eval $(firstword $(subst =, ,$(kv))) ?= $(lastword $(subst =, ,$(kv))))$(eval export $(firstword $(subst =, ,$(kv)))))
+ENDPOINT_VARS := $(shell scripts/platform.sh env | sed -n 's/^export \(KAFKA_BROKERS\|[A-Z_]*DATABASE_URL\|REDIS_URL\|REDIS_TLS_URL\|LOCAL_TLS_CA\|DYNAMODB_ENDPOINT\)=/\1=/p')
+$(foreach kv,$(ENDPOINT_VARS),$(eval $(firstword $(subst =, ,$(kv))) ?= $(patsubst $(firstword $(subst =, ,$(kv)))=%,%,$(kv)))$(eval export $(firstword $(subst =, ,$(kv)))))
+
 include mk/node.mk
 
 ##@ General

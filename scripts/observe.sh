@@ -10,17 +10,18 @@
 #   scripts/observe.sh down                    stop it (data kept)
 #   scripts/observe.sh url                     its address
 #
-# Environment: PROMETHEUS_PORT (default 19090).
+# Environment: PROMETHEUS_PORT (default in platform/ports.env).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 DIR="$ROOT/.local/prometheus"
-PORT="${PROMETHEUS_PORT:-19090}"
+SCRIPT_NAME=observe
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+load_ports
+PORT="$PROMETHEUS_PORT"
 HOST=127.0.0.1
 PID_FILE="$DIR/prometheus.pid"
 
-SCRIPT_NAME=observe
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ready() { curl -fsS "http://$HOST:$PORT/-/ready" >/dev/null 2>&1; }
 
 install() {

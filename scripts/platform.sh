@@ -39,13 +39,6 @@ TLS_DIR="$LOCAL/tls"
 MIGRATIONS_DIR="$ROOT/db/migrations"
 
 HOST=127.0.0.1
-KAFKA_PORT=19092
-KAFKA_CONTROLLER_PORT=19093
-PG_PORT=15432
-REDIS_PORT=16379
-# The same Redis over TLS (certificate from $TLS_DIR): what the cluster's consumers use.
-REDIS_TLS_PORT=16380
-DYNALITE_PORT=18000
 DB_NAME=clinical
 
 KAFKA_HEAP="${KAFKA_HEAP:-1g}"
@@ -64,6 +57,15 @@ LOCK_FD=9
 
 SCRIPT_NAME=platform
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The ports: platform/ports.env, or the environment (PLATFORM_PG_PORT=25432 ...).
+load_ports
+KAFKA_PORT=$PLATFORM_KAFKA_PORT
+KAFKA_CONTROLLER_PORT=$PLATFORM_KAFKA_CONTROLLER_PORT
+PG_PORT=$PLATFORM_PG_PORT
+REDIS_PORT=$PLATFORM_REDIS_PORT
+# The same Redis over TLS (certificate from $TLS_DIR): what the cluster's consumers use.
+REDIS_TLS_PORT=$PLATFORM_REDIS_TLS_PORT
+DYNALITE_PORT=$PLATFORM_DYNALITE_PORT
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
@@ -379,7 +381,8 @@ start_kafka() {
   require_port_free "$KAFKA_CONTROLLER_PORT" "kafka controller"
   ensure_kafka_libs
   mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
-  sed "s|@KAFKA_DATA_DIR@|$KAFKA_DATA|g" "$ROOT/platform/kafka/server.properties.tmpl" >"$KAFKA_PROPS.tmp"
+  sed -e "s|@KAFKA_DATA_DIR@|$KAFKA_DATA|g" -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+    "$ROOT/platform/kafka/server.properties.tmpl" >"$KAFKA_PROPS.tmp"
   mv "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
   if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
     local cluster_id
@@ -613,7 +616,7 @@ start_redis() {
     mkdir -p "$REDIS_DIR"
     say "starting redis"
     ensure_tls
-    clean_exec redis-server "$ROOT/platform/redis/redis.local.conf" \
+    clean_exec redis-server "$ROOT/platform/redis/redis.local.conf" --port "$REDIS_PORT" \
       --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$TLS_DIR/server.crt" --tls-key-file "$TLS_DIR/server.key" \
       --tls-ca-cert-file "$TLS_DIR/ca.crt" --tls-auth-clients no \
       --dir "$REDIS_DIR" --pidfile "$(pid_file redis)" --logfile "$(log_of redis)" --daemonize yes \
@@ -659,6 +662,9 @@ export KAFKA_BROKERS=$HOST:$KAFKA_PORT
 export DATABASE_URL=postgres://ingest_app@$HOST:$PG_PORT/$DB_NAME
 export PUBLIC_DATABASE_URL=postgres://anon_writer@$HOST:$PG_PORT/$DB_NAME
 export ADMIN_DATABASE_URL=postgres://postgres@$HOST:$PG_PORT/$DB_NAME
+export VALIDATE_DATABASE_URL=postgres://validation_reader@$HOST:$PG_PORT/$DB_NAME
+export SNAPSHOT_DATABASE_URL=postgres://history_reader@$HOST:$PG_PORT/$DB_NAME
+export SNAPSHOT_JDBC_URL=jdbc:postgresql://$HOST:$PG_PORT/$DB_NAME
 export REDIS_URL=redis://$HOST:$REDIS_PORT
 export REDIS_TLS_URL=rediss://localhost:$REDIS_TLS_PORT
 export LOCAL_TLS_CA=$TLS_DIR/ca.crt

@@ -66,7 +66,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--as-of", required=True, help="the instant, ISO-8601 with a zone")
     p.add_argument("--scope", choices=["public", "master"], default="public")
     p.add_argument("--out", required=True, help="the output directory (must not exist)")
-    p.add_argument("--jdbc-url", default=os.environ.get("SNAPSHOT_JDBC_URL", "jdbc:postgresql://127.0.0.1:15432/clinical"))
+    local = f"jdbc:postgresql://127.0.0.1:{os.environ.get('PLATFORM_PG_PORT', '15432')}/clinical"  # platform/ports.env
+    p.add_argument("--jdbc-url", default=os.environ.get("SNAPSHOT_JDBC_URL", local))
     p.add_argument("--user", default=os.environ.get("SNAPSHOT_DB_USER", "history_reader"))
     p.add_argument("--partitions", type=int, default=int(os.environ.get("SNAPSHOT_PARTITIONS", "4")))
     a = p.parse_args(argv)

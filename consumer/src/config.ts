@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { checkKafkaSecurity, ConfigError, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, logShape } from '@clinical-ingest/intake-core';
+import { checkKafkaSecurity, ConfigError, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, localDatabaseUrl, logShape } from '@clinical-ingest/intake-core';
 import type { RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
@@ -60,7 +60,7 @@ export const consumerConfigShape = {
    */
   IDENTITY_HMAC_SECRET: z.string().min(32, 'IDENTITY_HMAC_SECRET must be at least 32 characters'),
   PUBLIC_STORE: env.enum(['dynamodb', 'postgres'], 'dynamodb'),
-  PUBLIC_DATABASE_URL: env.string('postgres://anon_writer@127.0.0.1:15432/clinical'),
+  PUBLIC_DATABASE_URL: env.string(localDatabaseUrl('anon_writer')),
   DYNAMODB_ENDPOINT: z.string().url().optional().default(LOCAL_DEFAULTS.DYNAMODB_ENDPOINT),
   DYNAMODB_REGION: env.string('us-east-1'),
   PUBLIC_TABLE: env.string(LOCAL_DEFAULTS.PUBLIC_TABLE),

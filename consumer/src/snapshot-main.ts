@@ -9,7 +9,7 @@ import { basename, dirname } from 'node:path';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { createLogger, env, loadConfig } from '@clinical-ingest/intake-core';
+import { createLogger, env, loadConfig, localDatabaseUrl } from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { checkInstant, progressLine, snapshotCopySql, snapshotManifest, snapshotRequest, SnapshotUsageError, type HistoryBounds } from './snapshot.js';
@@ -32,7 +32,7 @@ Environment: SNAPSHOT_DATABASE_URL (default: the history_reader role on the loca
 Exit codes: 0 done, 1 failed, 2 wrong arguments or instant.`;
 
 const configShape = {
-  SNAPSHOT_DATABASE_URL: env.string('postgres://history_reader@127.0.0.1:15432/clinical'),
+  SNAPSHOT_DATABASE_URL: env.string(localDatabaseUrl('history_reader')),
 };
 
 /** A settled instant stays settled; until it is, wait a little (a commit at T may still be becoming visible). */

@@ -46,13 +46,23 @@ export const logShape = {
   LOG_LEVEL: env.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
 };
 
-/** Shared connection settings, with the local platform's ports as defaults (see scripts/platform.sh). */
+/**
+ * The local platform's default ports (`make up`): the fallbacks of processes run outside make.
+ * platform/ports.env states them for the scripts and make (which passes a changed port on as the
+ * endpoint variables); a unit test keeps the two equal.
+ */
+export const LOCAL_PORTS = Object.freeze({ kafka: 19092, postgres: 15432, redis: 16379, redisTls: 16380, dynalite: 18000 });
+
+/** The local platform's database URL for a role (`make up` creates the roles without passwords). */
+export const localDatabaseUrl = (role: string): string => `postgres://${role}@127.0.0.1:${LOCAL_PORTS.postgres}/clinical`;
+
+/** Shared connection settings, with the local platform's endpoints as defaults. */
 export const LOCAL_DEFAULTS = Object.freeze({
-  KAFKA_BROKERS: '127.0.0.1:19092',
+  KAFKA_BROKERS: `127.0.0.1:${LOCAL_PORTS.kafka}`,
   INTAKE_TOPIC: 'intake.records.v1',
   DLQ_TOPIC: 'intake.records.v1.dlq',
-  DATABASE_URL: 'postgres://ingest_app@127.0.0.1:15432/clinical',
-  REDIS_URL: 'redis://127.0.0.1:16379',
-  DYNAMODB_ENDPOINT: 'http://127.0.0.1:18000',
+  DATABASE_URL: localDatabaseUrl('ingest_app'),
+  REDIS_URL: `redis://127.0.0.1:${LOCAL_PORTS.redis}`,
+  DYNAMODB_ENDPOINT: `http://127.0.0.1:${LOCAL_PORTS.dynalite}`,
   PUBLIC_TABLE: 'public_patients',
 });

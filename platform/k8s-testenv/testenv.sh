@@ -24,7 +24,7 @@
 #                                         Nodes annotated kwok.x-k8s.io/node=fake (default 3)
 #   platform/k8s-testenv/testenv.sh nodes-down     delete the fake Nodes, stop kwok and kube-scheduler
 #
-# Environment: K8S_APISERVER_PORT (default 16443), K8S_ETCD_PORT (default 12379; +1 for peers),
+# Environment: K8S_APISERVER_PORT, K8S_ETCD_PORT (+1 for peers; defaults in platform/ports.env),
 # K8S_KCM_PORT (default 10257), K8S_FEATURE_GATES (both servers, e.g. HPAConfigurableTolerance=true),
 # K8S_START_TIMEOUT (s, default 90), K8S_STOP_TIMEOUT (s, default 20),
 # K8S_BUILD_PARALLELISM (go build -p, default 2).
@@ -43,8 +43,11 @@ KUBECONFIG_FILE="$K8S_DIR/kubeconfig"
 TOKENS_FILE="$PKI_DIR/tokens.csv"
 
 HOST=127.0.0.1
-APISERVER_PORT="${K8S_APISERVER_PORT:-16443}"
-ETCD_PORT="${K8S_ETCD_PORT:-12379}"
+SCRIPT_NAME=k8s-testenv
+source "$ROOT/scripts/lib.sh"
+load_ports
+APISERVER_PORT="$K8S_APISERVER_PORT"
+ETCD_PORT="$K8S_ETCD_PORT"
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
 KCM_PORT="${K8S_KCM_PORT:-10257}"
 START_TIMEOUT="${K8S_START_TIMEOUT:-90}"
@@ -60,8 +63,6 @@ KWOK_PORT="${K8S_KWOK_PORT:-10247}"
 KWOK_NODES="${KWOK_NODES:-3}"
 LOCK_FD=8
 
-SCRIPT_NAME=k8s-testenv
-source "$ROOT/scripts/lib.sh"
 
 # The Kubernetes version the wrapper module requires (from its go.mod).
 k8s_version() { awk '$1=="k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$MOD_DIR/go.mod"; }

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createLogger, IdentityKeyer, LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
+import { createLogger, IdentityKeyer, LOCAL_DEFAULTS, LOCAL_PORTS, localDatabaseUrl } from '@clinical-ingest/intake-core';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
@@ -29,12 +29,12 @@ import {
 export const env = {
   brokers: (process.env['KAFKA_BROKERS'] ?? LOCAL_DEFAULTS.KAFKA_BROKERS).split(','),
   appDb: process.env['DATABASE_URL'] ?? LOCAL_DEFAULTS.DATABASE_URL,
-  adminDb: process.env['ADMIN_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:15432/clinical',
-  publicDb: process.env['PUBLIC_DATABASE_URL'] ?? 'postgres://anon_writer@127.0.0.1:15432/clinical',
+  adminDb: process.env['ADMIN_DATABASE_URL'] ?? localDatabaseUrl('postgres'),
+  publicDb: process.env['PUBLIC_DATABASE_URL'] ?? localDatabaseUrl('anon_writer'),
   redis: process.env['REDIS_URL'] ?? LOCAL_DEFAULTS.REDIS_URL,
   dynamo: process.env['DYNAMODB_ENDPOINT'] ?? LOCAL_DEFAULTS.DYNAMODB_ENDPOINT,
   /** The same Redis over TLS, with a certificate for `localhost` from the local CA (scripts/platform.sh). */
-  redisTls: process.env['REDIS_TLS_URL'] ?? 'rediss://localhost:16380',
+  redisTls: process.env['REDIS_TLS_URL'] ?? `rediss://localhost:${LOCAL_PORTS.redisTls}`,
   /** The local CA that signed the TLS certificate of PostgreSQL and Redis. */
   tlsCaFile: process.env['LOCAL_TLS_CA'] ?? join(dirname(fileURLToPath(import.meta.url)), '../../.local/tls/ca.crt'),
 };

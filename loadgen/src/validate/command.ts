@@ -2,7 +2,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { buildPublicStoreReader, PgValidationReads } from '@clinical-ingest/consumer';
-import { checkKafkaSecurity, createLogger, env, kafkaSecurityShape, LOCAL_DEFAULTS, loadConfig, logShape } from '@clinical-ingest/intake-core';
+import {
+  checkKafkaSecurity,
+  createLogger,
+  env,
+  kafkaSecurityShape,
+  LOCAL_DEFAULTS,
+  loadConfig,
+  localDatabaseUrl,
+  logShape,
+} from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import { z } from 'zod';
 import { createKafka, produceRecords, type ProducibleRecord } from '../producer.js';
@@ -28,7 +37,7 @@ of the consumers' /metrics, for freshness).
 const shape = {
   KAFKA_BROKERS: env.list(LOCAL_DEFAULTS.KAFKA_BROKERS),
   INTAKE_TOPIC: env.string(LOCAL_DEFAULTS.INTAKE_TOPIC),
-  VALIDATE_DATABASE_URL: env.string('postgres://validation_reader@127.0.0.1:15432/clinical'),
+  VALIDATE_DATABASE_URL: env.string(localDatabaseUrl('validation_reader')),
   PUBLIC_STORE: env.enum(['dynamodb', 'postgres'], 'dynamodb'),
   DYNAMODB_ENDPOINT: env.string(LOCAL_DEFAULTS.DYNAMODB_ENDPOINT),
   DYNAMODB_REGION: env.string('us-east-1'),

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_DEFAULTS, localDatabaseUrl } from '@clinical-ingest/intake-core';
 import { GROUP, PLURAL, VERSION, type IngestPipeline } from '../../src/api/types.js';
 import {
   connectCluster,
@@ -93,9 +94,9 @@ async function startConsumer(pod: string): Promise<void> {
       INTAKE_TOPIC: topic,
       DLQ_TOPIC: `${topic}.dlq`,
       CONSUMER_GROUP: group,
-      DATABASE_URL: 'postgres://ingest_app@127.0.0.1:15432/clinical',
-      PUBLIC_DATABASE_URL: 'postgres://anon_writer@127.0.0.1:15432/clinical',
-      REDIS_URL: 'redis://127.0.0.1:16379',
+      DATABASE_URL: process.env['DATABASE_URL'] ?? LOCAL_DEFAULTS.DATABASE_URL,
+      PUBLIC_DATABASE_URL: process.env['PUBLIC_DATABASE_URL'] ?? localDatabaseUrl('anon_writer'),
+      REDIS_URL: process.env['REDIS_URL'] ?? LOCAL_DEFAULTS.REDIS_URL,
       PUBLIC_STORE: 'postgres',
       IDENTITY_HMAC_SECRET: 'burst-demo-identity-secret-0123456789abcdef',
       METRICS_PORT: String(port),

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createLogger, LOCAL_DEFAULTS } from '@clinical-ingest/intake-core';
+import { createLogger, LOCAL_DEFAULTS, localDatabaseUrl } from '@clinical-ingest/intake-core';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { generateRecords } from '@clinical-ingest/loadgen';
@@ -92,7 +92,7 @@ const env = (k: string, d: string) => process.env[k] ?? d;
 const brokers = env('KAFKA_BROKERS', LOCAL_DEFAULTS.KAFKA_BROKERS).split(',');
 const topic = env('INTAKE_TOPIC', LOCAL_DEFAULTS.INTAKE_TOPIC);
 const metricsUrls = env('CONSUMER_METRICS_URLS', 'http://127.0.0.1:9464/metrics').split(',');
-const adminUrl = env('ADMIN_DATABASE_URL', 'postgres://postgres@127.0.0.1:15432/clinical');
+const adminUrl = env('ADMIN_DATABASE_URL', localDatabaseUrl('postgres'));
 const out = (s: string) => void process.stdout.write(`${s}\n`);
 const runDir = env('PLATFORM_RUN_DIR', '.local/run');
 

@@ -21,6 +21,7 @@
  * unless SNAPSHOT_BENCH_KEEP=1), SNAPSHOT_BENCH_PATIENTS, SNAPSHOT_BENCH_LOOKUPS.
  */
 import { SNAPSHOT_COLUMNS } from '@clinical-ingest/consumer';
+import { localDatabaseUrl } from '@clinical-ingest/intake-core';
 import { createScratchDatabase } from '../index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -34,7 +35,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCRATCH_DB = 'clinical_snapbench';
 const CHUNK = 10_000;
 
-const adminUrl = process.env['ADMIN_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:15432/clinical';
+const adminUrl = process.env['ADMIN_DATABASE_URL'] ?? localDatabaseUrl('postgres');
 const patients = Number(process.env['SNAPSHOT_BENCH_PATIENTS'] ?? 1_000_000);
 const lookups = Number(process.env['SNAPSHOT_BENCH_LOOKUPS'] ?? 10_000);
 const keep = process.env['SNAPSHOT_BENCH_KEEP'] === '1';
