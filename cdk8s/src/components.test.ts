@@ -47,13 +47,13 @@ describe("the consumer's environment", () => {
       else env[e.name] = 'pod-name';
     }
     const cfg = parseConsumerConfig(env);
-    expect(cfg.METRICS_HOST).toBe('0.0.0.0');
-    expect(cfg.KAFKA_BROKERS).toEqual(['intake-kafka-bootstrap:9093']);
-    expect(cfg.PUBLIC_STORE).toBe('dynamodb');
-    expect(cfg.DYNAMODB_ENDPOINT).toBe('http://public-store:8000');
-    expect(cfg.METRICS_PORT).toBe(s.platform.pipeline.pipeline.metricsPort);
-    expect(cfg.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
-    expect(cfg.REDIS_TLS_CA).toBe('secret-value');
+    expect(cfg.metricsHost).toBe('0.0.0.0');
+    expect(cfg.kafkaBrokers).toEqual(['intake-kafka-bootstrap:9093']);
+    expect(cfg.publicStore).toBe('dynamodb');
+    expect(cfg.dynamodbEndpoint).toBe('http://public-store:8000');
+    expect(cfg.metricsPort).toBe(s.platform.pipeline.pipeline.metricsPort);
+    expect(cfg.kafkaSaslMechanism).toBe('scram-sha-512');
+    expect(cfg.redisTlsCa).toBe('secret-value');
   });
 
   it('sets only variables the consumer reads (or the AWS SDK)', () => {
@@ -70,21 +70,21 @@ describe("the operator's environment", () => {
     const env: Record<string, string> = {};
     for (const e of operatorEnv()) env[e.name] = e.value ?? 'from-the-pod';
     const cfg = parseOperatorConfig(env);
-    expect(cfg.HEALTH_HOST).toBe('0.0.0.0');
-    expect(cfg.EXTERNAL_METRICS_HOST).toBe('0.0.0.0');
-    expect(cfg.TLS_CERT_FILE).toMatch(/tls\.crt$/);
-    expect(cfg.CLIENT_CA_FILE).toMatch(/ca\.crt$/);
+    expect(cfg.healthHost).toBe('0.0.0.0');
+    expect(cfg.externalMetricsHost).toBe('0.0.0.0');
+    expect(cfg.tlsCertFile).toMatch(/tls\.crt$/);
+    expect(cfg.clientCaFile).toMatch(/ca\.crt$/);
   });
 
   it('admits the synthesized pipeline: its image and only the Secrets made for the consumers (ALLOWED_SECRET_NAMES)', () => {
     const env: Record<string, string> = {};
     for (const e of operatorEnv()) env[e.name] = e.value ?? 'from-the-pod';
     const cfg = parseOperatorConfig(env);
-    const policy = { allowedImagePrefixes: cfg.ALLOWED_IMAGE_PREFIXES, allowedSecretNames: cfg.ALLOWED_SECRET_NAMES };
+    const policy = { allowedImagePrefixes: cfg.allowedImagePrefixes, allowedSecretNames: cfg.allowedSecretNames };
     const spec = s.platform.pipeline.pipeline.pipeline.spec;
     expect(validateSpec(spec, policy)).toEqual([]);
-    expect(cfg.ALLOWED_SECRET_NAMES).not.toContain('pg-history-reader');
-    expect(cfg.ALLOWED_SECRET_NAMES).toContain('ingest-identity');
+    expect(cfg.allowedSecretNames).not.toContain('pg-history-reader');
+    expect(cfg.allowedSecretNames).toContain('ingest-identity');
   });
 
   it('sets only variables the operator reads, Kafka TLS and SCRAM included', () => {

@@ -9,8 +9,8 @@ import { buildPublicStore } from './public-store-factory.js';
 /** `intake-backfill`: re-publish every patient's current state into the configured public store. */
 async function main(): Promise<void> {
   const cfg = parseConsumerConfig(process.env);
-  const log = createLogger('backfill', { level: cfg.LOG_LEVEL });
-  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 2, application_name: 'intake-backfill', ...pgPoolOptions(cfg) });
+  const log = createLogger('backfill', { level: cfg.logLevel });
+  const pool = new pg.Pool({ connectionString: cfg.databaseUrl, max: 2, application_name: 'intake-backfill', ...pgPoolOptions(cfg) });
   const store = await buildPublicStore(cfg, log, 2);
   const t0 = Date.now();
   let last = 0;

@@ -18,7 +18,7 @@ describe('consumer configuration', () => {
       DYNAMODB_REQUEST_TIMEOUT_MS: '900',
     });
     expect(pgPoolOptions(cfg)).toMatchObject({ connectionTimeoutMillis: 750, statement_timeout: 2000 });
-    expect([cfg.REDIS_COMMAND_TIMEOUT_MS, cfg.DYNAMODB_REQUEST_TIMEOUT_MS]).toEqual([300, 900]);
+    expect([cfg.redisCommandTimeoutMs, cfg.dynamodbRequestTimeoutMs]).toEqual([300, 900]);
   });
 
   it('refuses a bound of zero, which would mean no bound', () => {
@@ -43,14 +43,14 @@ describe('configuration parsed once, at the edge', () => {
     expect(() => parseConsumerConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'intake-consumer' })).toThrow(
       /KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=scram-sha-512/,
     );
-    expect(
-      parseConsumerConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).KAFKA_SASL_USERNAME,
-    ).toBe('u');
+    expect(parseConsumerConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).kafkaSaslUsername).toBe(
+      'u',
+    );
   });
 
   it('LOG_LEVEL is a setting like the others: parsed, checked, named when wrong', () => {
-    expect(parseConsumerConfig(base).LOG_LEVEL).toBe('info');
-    expect(parseConsumerConfig({ ...base, LOG_LEVEL: 'debug' }).LOG_LEVEL).toBe('debug');
+    expect(parseConsumerConfig(base).logLevel).toBe('info');
+    expect(parseConsumerConfig({ ...base, LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
     expect(() => parseConsumerConfig({ ...base, LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
   });
 });

@@ -78,8 +78,8 @@ export function parseConsumerConfig(source: Readonly<Record<string, string | und
   return checkRedisTls(checkKafkaSecurity(loadConfig(consumerConfigShape, source)));
 }
 
-function checkRedisTls<T extends { REDIS_URL: string; REDIS_TLS_CA?: string | undefined }>(cfg: T): T {
-  if (cfg.REDIS_TLS_CA !== undefined && !cfg.REDIS_URL.startsWith('rediss://')) {
+function checkRedisTls<T extends { redisUrl: string; redisTlsCa?: string | undefined }>(cfg: T): T {
+  if (cfg.redisTlsCa !== undefined && !cfg.redisUrl.startsWith('rediss://')) {
     throw new ConfigError('invalid configuration: REDIS_TLS_CA needs a rediss:// REDIS_URL (TLS); the URL given is not one');
   }
   return cfg;
@@ -89,23 +89,23 @@ function checkRedisTls<T extends { REDIS_URL: string; REDIS_TLS_CA?: string | un
  * ioredis options for the configured bounds and TLS: a `rediss://` URL turns TLS on and Node
  * verifies the server's certificate and name; REDIS_TLS_CA names the CA it must chain to.
  */
-export function redisOptions(cfg: Pick<ConsumerConfig, 'REDIS_URL' | 'REDIS_TLS_CA' | 'CONNECT_TIMEOUT_MS' | 'REDIS_COMMAND_TIMEOUT_MS'>): RedisOptions {
+export function redisOptions(cfg: Pick<ConsumerConfig, 'redisUrl' | 'redisTlsCa' | 'connectTimeoutMs' | 'redisCommandTimeoutMs'>): RedisOptions {
   return {
     lazyConnect: false,
     maxRetriesPerRequest: 2,
     enableAutoPipelining: true,
-    connectTimeout: cfg.CONNECT_TIMEOUT_MS,
-    commandTimeout: cfg.REDIS_COMMAND_TIMEOUT_MS,
-    ...(cfg.REDIS_URL.startsWith('rediss://') ? { tls: cfg.REDIS_TLS_CA === undefined ? {} : { ca: [cfg.REDIS_TLS_CA] } } : {}),
+    connectTimeout: cfg.connectTimeoutMs,
+    commandTimeout: cfg.redisCommandTimeoutMs,
+    ...(cfg.redisUrl.startsWith('rediss://') ? { tls: cfg.redisTlsCa === undefined ? {} : { ca: [cfg.redisTlsCa] } } : {}),
   };
 }
 
 /** node-postgres pool options with the configured bounds (client side slightly above the server's). */
-export function pgPoolOptions(cfg: Pick<ConsumerConfig, 'PG_STATEMENT_TIMEOUT_MS' | 'CONNECT_TIMEOUT_MS'>) {
+export function pgPoolOptions(cfg: Pick<ConsumerConfig, 'pgStatementTimeoutMs' | 'connectTimeoutMs'>) {
   return {
-    connectionTimeoutMillis: cfg.CONNECT_TIMEOUT_MS,
-    statement_timeout: cfg.PG_STATEMENT_TIMEOUT_MS,
-    query_timeout: cfg.PG_STATEMENT_TIMEOUT_MS + 5_000,
-    idle_in_transaction_session_timeout: cfg.PG_STATEMENT_TIMEOUT_MS * 2,
+    connectionTimeoutMillis: cfg.connectTimeoutMs,
+    statement_timeout: cfg.pgStatementTimeoutMs,
+    query_timeout: cfg.pgStatementTimeoutMs + 5_000,
+    idle_in_transaction_session_timeout: cfg.pgStatementTimeoutMs * 2,
   };
 }

@@ -19,52 +19,52 @@ import { buildPublicStore } from './public-store-factory.js';
 async function main(): Promise<void> {
   // The environment, parsed once, before any client exists: a bad setting stops here, named.
   const cfg = parseConsumerConfig(process.env);
-  const log = createLogger('consumer', { level: cfg.LOG_LEVEL });
+  const log = createLogger('consumer', { level: cfg.logLevel });
   const metrics = new ConsumerMetrics();
 
-  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.PG_POOL_SIZE, application_name: 'intake-consumer', ...pgPoolOptions(cfg) });
+  const pool = new pg.Pool({ connectionString: cfg.databaseUrl, max: cfg.pgPoolSize, application_name: 'intake-consumer', ...pgPoolOptions(cfg) });
   pool.on('error', (err) => log.warn({ err }, 'idle database connection failed'));
-  const redis = new Redis(cfg.REDIS_URL, redisOptions(cfg));
+  const redis = new Redis(cfg.redisUrl, redisOptions(cfg));
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
 
-  const publicStore = await buildPublicStore(cfg, log, cfg.PARTITION_CONCURRENCY + 1);
+  const publicStore = await buildPublicStore(cfg, log, cfg.partitionConcurrency + 1);
 
-  const kafka = createKafkaClient({ clientId: cfg.KAFKA_CLIENT_ID, brokers: cfg.KAFKA_BROKERS, logger: log, security: cfg });
+  const kafka = createKafkaClient({ clientId: cfg.kafkaClientId, brokers: cfg.kafkaBrokers, logger: log, security: cfg });
   const dlqProducer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await dlqProducer.connect();
   const kafkaAdmin = kafka.admin();
   await kafkaAdmin.connect();
   const consumer = kafka.consumer({
-    groupId: cfg.CONSUMER_GROUP,
-    sessionTimeout: cfg.KAFKA_SESSION_TIMEOUT_MS,
-    rebalanceTimeout: cfg.KAFKA_REBALANCE_TIMEOUT_MS,
-    heartbeatInterval: Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 10),
-    maxWaitTimeInMs: cfg.FETCH_MAX_WAIT_MS,
-    minBytes: cfg.FETCH_MIN_BYTES,
-    maxBytesPerPartition: cfg.FETCH_MAX_BYTES_PER_PARTITION,
-    maxBytes: cfg.FETCH_MAX_BYTES,
+    groupId: cfg.consumerGroup,
+    sessionTimeout: cfg.kafkaSessionTimeoutMs,
+    rebalanceTimeout: cfg.kafkaRebalanceTimeoutMs,
+    heartbeatInterval: Math.floor(cfg.kafkaSessionTimeoutMs / 10),
+    maxWaitTimeInMs: cfg.fetchMaxWaitMs,
+    minBytes: cfg.fetchMinBytes,
+    maxBytesPerPartition: cfg.fetchMaxBytesPerPartition,
+    maxBytes: cfg.fetchMaxBytes,
     allowAutoTopicCreation: false,
   });
 
   const master = new PgMasterStore(pool);
   const processor = new BatchProcessor({
-    topic: cfg.INTAKE_TOPIC,
-    keyer: new IdentityKeyer(cfg.IDENTITY_HMAC_SECRET),
+    topic: cfg.intakeTopic,
+    keyer: new IdentityKeyer(cfg.identityHmacSecret),
     resolver: new IdentityResolver(master, new RedisIdentityCache(redis), (err) =>
       log.warn({ err }, 'identity cache unavailable; resolving in the identity store'),
     ),
     master,
     publicStore,
-    deadLetters: new KafkaDeadLetters(dlqProducer, cfg.DLQ_TOPIC),
+    deadLetters: new KafkaDeadLetters(dlqProducer, cfg.dlqTopic),
     intakeLog: new KafkaIntakeLog(kafkaAdmin),
     clock: systemClock,
     metrics,
     log,
-    maxRecordBytes: cfg.MAX_RECORD_BYTES,
+    maxRecordBytes: cfg.maxRecordBytes,
   });
 
   let ready = false;
-  const server = await serveMetrics(metrics, cfg.METRICS_PORT, cfg.METRICS_HOST, () => ready);
+  const server = await serveMetrics(metrics, cfg.metricsPort, cfg.metricsHost, () => ready);
   const stamper = setInterval(() => {
     master.stampCommits().catch((err: unknown) => log.warn({ err }, 'stamping commit times failed'));
   }, 1_000);
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => {
       log.error('shutdown timed out');
       process.exit(1);
-    }, cfg.SHUTDOWN_TIMEOUT_MS);
+    }, cfg.shutdownTimeoutMs);
     timer.unref();
     try {
       await consumer.disconnect(); // stops fetching, lets the running batch finish, leaves the group
@@ -110,12 +110,12 @@ async function main(): Promise<void> {
   });
 
   stalls = await runConsumer(consumer, processor, metrics, log, {
-    topic: cfg.INTAKE_TOPIC,
-    partitionConcurrency: cfg.PARTITION_CONCURRENCY,
-    heartbeatIntervalMs: Math.floor(cfg.KAFKA_SESSION_TIMEOUT_MS / 10),
+    topic: cfg.intakeTopic,
+    partitionConcurrency: cfg.partitionConcurrency,
+    heartbeatIntervalMs: Math.floor(cfg.kafkaSessionTimeoutMs / 10),
   });
   ready = true;
-  log.info({ topic: cfg.INTAKE_TOPIC, group: cfg.CONSUMER_GROUP, publicStore: publicStore.kind, metricsPort: cfg.METRICS_PORT }, 'consuming');
+  log.info({ topic: cfg.intakeTopic, group: cfg.consumerGroup, publicStore: publicStore.kind, metricsPort: cfg.metricsPort }, 'consuming');
 }
 
 main().catch((err: unknown) => {

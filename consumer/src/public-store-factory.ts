@@ -8,20 +8,20 @@ import type { PublicStore, PublicStoreReader } from './ports.js';
 
 /** Builds the configured public-store adapter (and creates the DynamoDB table if missing). */
 export async function buildPublicStore(cfg: ConsumerConfig, log: Logger, connections: number): Promise<PublicStore> {
-  if (cfg.PUBLIC_STORE === 'postgres') {
-    const pool = new pg.Pool({ connectionString: cfg.PUBLIC_DATABASE_URL, max: connections, application_name: 'intake-public-writer', ...pgPoolOptions(cfg) });
+  if (cfg.publicStore === 'postgres') {
+    const pool = new pg.Pool({ connectionString: cfg.publicDatabaseUrl, max: connections, application_name: 'intake-public-writer', ...pgPoolOptions(cfg) });
     pool.on('error', (err) => log.warn({ err }, 'idle public-store connection failed'));
     return new PgPublicStore(pool);
   }
   const store = new DynamoPublicStore({
     client: new DynamoDBClient({
-      endpoint: cfg.DYNAMODB_ENDPOINT,
-      region: cfg.DYNAMODB_REGION,
+      endpoint: cfg.dynamodbEndpoint,
+      region: cfg.dynamodbRegion,
       maxAttempts: 3,
-      requestHandler: { connectionTimeout: cfg.CONNECT_TIMEOUT_MS, requestTimeout: cfg.DYNAMODB_REQUEST_TIMEOUT_MS },
+      requestHandler: { connectionTimeout: cfg.connectTimeoutMs, requestTimeout: cfg.dynamodbRequestTimeoutMs },
     }),
-    table: cfg.PUBLIC_TABLE,
-    concurrency: cfg.DYNAMODB_CONCURRENCY,
+    table: cfg.publicTable,
+    concurrency: cfg.dynamodbConcurrency,
   });
   await store.ensureTable();
   return store;

@@ -73,10 +73,10 @@ async function main(): Promise<void> {
   const from = instant('from', values.from);
   const to = instant('to', values.to);
   const cfg = checkKafkaSecurity(loadConfig(configShape, process.env));
-  const log = createLogger('replay', { level: cfg.LOG_LEVEL });
+  const log = createLogger('replay', { level: cfg.logLevel });
 
-  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 1, application_name: 'intake-replay' });
-  const kafka = createKafkaClient({ clientId: 'intake-replay', brokers: cfg.KAFKA_BROKERS, logger: log, security: cfg });
+  const pool = new pg.Pool({ connectionString: cfg.databaseUrl, max: 1, application_name: 'intake-replay' });
+  const kafka = createKafkaClient({ clientId: 'intake-replay', brokers: cfg.kafkaBrokers, logger: log, security: cfg });
   // The default (murmur2) partitioner, as every producer of the platform: a key lands where it did.
   const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     const report = await replayRejects(
       new PgRejectsToReplay(client),
       send,
-      { topic: cfg.INTAKE_TOPIC, reasons: values.reason, partitions, ...(from ? { from } : {}), ...(to ? { to } : {}) },
+      { topic: cfg.intakeTopic, reasons: values.reason, partitions, ...(from ? { from } : {}), ...(to ? { to } : {}) },
       {
         limit,
         dryRun: values['dry-run'],

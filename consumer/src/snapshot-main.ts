@@ -69,7 +69,7 @@ async function main(): Promise<number> {
   const request = snapshotRequest(values);
   if (request.out !== '-' && !existsSync(dirname(request.out))) throw new SnapshotUsageError(`--out: no such directory: ${dirname(request.out)}`);
   const cfg = loadConfig(configShape, process.env);
-  const client = new pg.Client({ connectionString: cfg.SNAPSHOT_DATABASE_URL, application_name: 'intake-snapshot' });
+  const client = new pg.Client({ connectionString: cfg.snapshotDatabaseUrl, application_name: 'intake-snapshot' });
   await client.connect();
   // Dates and times in the output do not depend on the server's or the role's settings.
   await client.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1");

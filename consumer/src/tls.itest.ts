@@ -67,7 +67,7 @@ describe('PostgreSQL with sslmode=verify-full', () => {
 
 async function redisTls(url: string, ca: string): Promise<string> {
   const cfg = parseConsumerConfig({ IDENTITY_HMAC_SECRET: 'x'.repeat(32), REDIS_URL: url, REDIS_TLS_CA: readFileSync(ca, 'utf8'), CONNECT_TIMEOUT_MS: '3000' });
-  const redis = new Redis(cfg.REDIS_URL, { ...redisOptions(cfg), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(cfg.redisUrl, { ...redisOptions(cfg), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   // ioredis reports a refused handshake as "Connection is closed."; its 'error' event has the cause.
   let cause: Error | undefined;
   redis.on('error', (err: Error) => (cause ??= err));

@@ -1,21 +1,35 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
+/** An environment variable's name as an option's: `KAFKA_SSL_CA` → `kafkaSslCa`. */
+export type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${Lowercase<H>}${Capitalize<CamelCase<T>>}` : Lowercase<S>;
+
+/** Parsed settings, camel-cased: what `loadConfig` returns for a shape of environment variables. */
+export type Options<T> = { readonly [K in keyof T as K extends string ? CamelCase<K> : K]: T[K] };
+
+/** The shape's options type (`Options` of what the shape parses to). */
+export type OptionsOf<S extends z.ZodRawShape> = Options<z.infer<z.ZodObject<S>>>;
+
+export function camelCase(name: string): string {
+  return name.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 /**
- * Parses environment variables once at start into a frozen, typed object. Every failure names the
- * variable, so a misconfigured deployment says what to fix and stops before any client exists.
+ * Parses environment variables once at start into frozen, typed, camel-cased options. Every
+ * failure names the variable, so a misconfigured deployment says what to fix and stops before
+ * any client exists.
  *
  * ```ts
- * const cfg = loadConfig({ KAFKA_BROKERS: z.string() }, process.env);
+ * const cfg = loadConfig({ KAFKA_BROKERS: z.string() }, process.env); // cfg.kafkaBrokers
  * ```
  */
-export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv | Record<string, string | undefined>): Readonly<z.infer<z.ZodObject<S>>> {
+export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv | Record<string, string | undefined>): OptionsOf<S> {
   const result = z.object(shape).safeParse(env);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
-  return Object.freeze(result.data);
+  return Object.freeze(Object.fromEntries(Object.entries(result.data).map(([k, v]) => [camelCase(k), v]))) as OptionsOf<S>;
 }
 
 /** Reusable field parsers for environment variables. */

@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator, type SASLOptions } from 'kafkajs';
 import { z } from 'zod';
-import { env, loadConfig } from './config.js';
+import { env, loadConfig, type OptionsOf } from './config.js';
 import { ConfigError } from './errors.js';
 import { registerCompressionCodecs } from './kafka-codecs.js';
 import type { Logger } from './logger.js';
@@ -23,7 +23,7 @@ export const kafkaSecurityShape = {
   KAFKA_SSL_CA: z.string().min(1).optional(),
 };
 
-export type KafkaSecurityConfig = Readonly<z.infer<z.ZodObject<typeof kafkaSecurityShape>>>;
+export type KafkaSecurityConfig = OptionsOf<typeof kafkaSecurityShape>;
 
 export function parseKafkaSecurity(source: Readonly<Record<string, string | undefined>>): KafkaSecurityConfig {
   return checkKafkaSecurity(loadConfig(kafkaSecurityShape, source));
@@ -35,9 +35,9 @@ export function parseKafkaSecurity(source: Readonly<Record<string, string | unde
  * client connects. Returns its argument.
  */
 export function checkKafkaSecurity<T extends KafkaSecurityConfig>(cfg: T): T {
-  if (cfg.KAFKA_SASL_MECHANISM !== 'none' && (cfg.KAFKA_SASL_USERNAME === undefined || cfg.KAFKA_SASL_PASSWORD === undefined)) {
+  if (cfg.kafkaSaslMechanism !== 'none' && (cfg.kafkaSaslUsername === undefined || cfg.kafkaSaslPassword === undefined)) {
     throw new ConfigError(
-      `invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=${cfg.KAFKA_SASL_MECHANISM}`,
+      `invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=${cfg.kafkaSaslMechanism}`,
     );
   }
   return cfg;
@@ -46,15 +46,15 @@ export function checkKafkaSecurity<T extends KafkaSecurityConfig>(cfg: T): T {
 /** The `ssl` and `sasl` parts of a kafkajs configuration. */
 export function kafkaSecurity(cfg: KafkaSecurityConfig): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
-  if (cfg.KAFKA_SSL_CA !== undefined) out.ssl = { ca: [cfg.KAFKA_SSL_CA] };
-  else if (cfg.KAFKA_SSL) out.ssl = true;
-  if (cfg.KAFKA_SASL_MECHANISM !== 'none') {
-    if (cfg.KAFKA_SASL_USERNAME === undefined || cfg.KAFKA_SASL_PASSWORD === undefined) {
+  if (cfg.kafkaSslCa !== undefined) out.ssl = { ca: [cfg.kafkaSslCa] };
+  else if (cfg.kafkaSsl) out.ssl = true;
+  if (cfg.kafkaSaslMechanism !== 'none') {
+    if (cfg.kafkaSaslUsername === undefined || cfg.kafkaSaslPassword === undefined) {
       throw new ConfigError(
-        `invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=${cfg.KAFKA_SASL_MECHANISM}`,
+        `invalid configuration: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with KAFKA_SASL_MECHANISM=${cfg.kafkaSaslMechanism}`,
       );
     }
-    out.sasl = { mechanism: cfg.KAFKA_SASL_MECHANISM, username: cfg.KAFKA_SASL_USERNAME, password: cfg.KAFKA_SASL_PASSWORD } as SASLOptions;
+    out.sasl = { mechanism: cfg.kafkaSaslMechanism, username: cfg.kafkaSaslUsername, password: cfg.kafkaSaslPassword } as SASLOptions;
   }
   return out;
 }

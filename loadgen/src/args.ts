@@ -125,8 +125,8 @@ function fromEnv(name: 'KAFKA_BROKERS', environment: Environment): string[];
 function fromEnv(name: 'INTAKE_TOPIC', environment: Environment): string;
 function fromEnv(name: 'KAFKA_BROKERS' | 'INTAKE_TOPIC', environment: Environment): string | string[] {
   try {
-    if (name === 'KAFKA_BROKERS') return loadConfig({ KAFKA_BROKERS: env.list(LOCAL_DEFAULTS.KAFKA_BROKERS) }, environment).KAFKA_BROKERS;
-    return loadConfig({ INTAKE_TOPIC: env.string(LOCAL_DEFAULTS.INTAKE_TOPIC) }, environment).INTAKE_TOPIC;
+    if (name === 'KAFKA_BROKERS') return loadConfig({ KAFKA_BROKERS: env.list(LOCAL_DEFAULTS.KAFKA_BROKERS) }, environment).kafkaBrokers;
+    return loadConfig({ INTAKE_TOPIC: env.string(LOCAL_DEFAULTS.INTAKE_TOPIC) }, environment).intakeTopic;
   } catch (err) {
     throw new UsageError(`produce: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -27,7 +27,7 @@ async function produceCommand(args: readonly string[], environment: Environment)
   }
   // Parsed here, before anything connects: a bad setting stops the command naming its variable.
   const security = parseKafkaSecurity(environment);
-  const { LOG_LEVEL } = loadConfig(logShape, environment);
+  const { logLevel } = loadConfig(logShape, environment);
   const o = parsed.options;
   const seed = o.seed ?? randomInt(0, 2 ** 31);
   const generator = new RecordGenerator({
@@ -55,7 +55,7 @@ async function produceCommand(args: readonly string[], environment: Environment)
   process.on('SIGTERM', onSignal);
   try {
     // Logs to stderr: stdout carries only the summary.
-    const logger = createLogger('intake-loadgen', { level: LOG_LEVEL }, process.stderr);
+    const logger = createLogger('intake-loadgen', { level: logLevel }, process.stderr);
     const summary = await produceRecords({
       records: generator,
       total: o.count,

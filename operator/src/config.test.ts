@@ -5,13 +5,14 @@ import { parseOperatorConfig } from './config.js';
 describe('operator configuration', () => {
   it('has defaults for everything', () => {
     const c = parseOperatorConfig({});
+    // Camel-cased options, parsed once from the environment's variables.
     expect(c).toMatchObject({
-      WATCH_NAMESPACE: '',
-      LEADER_ELECTION: true,
-      LEASE_DURATION_SECONDS: 15,
-      RENEW_DEADLINE_SECONDS: 10,
-      RETRY_PERIOD_SECONDS: 2,
-      WORKERS: 2,
+      watchNamespace: '',
+      leaderElection: true,
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+      workers: 2,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });

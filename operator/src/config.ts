@@ -76,13 +76,13 @@ export type OperatorConfig = ReturnType<typeof parseOperatorConfig>;
 
 export function parseOperatorConfig(source: Readonly<Record<string, string | undefined>>) {
   const cfg = checkKafkaSecurity(loadConfig(operatorConfigShape, source));
-  if (!(cfg.LEASE_DURATION_SECONDS > cfg.RENEW_DEADLINE_SECONDS && cfg.RENEW_DEADLINE_SECONDS > cfg.RETRY_PERIOD_SECONDS)) {
+  if (!(cfg.leaseDurationSeconds > cfg.renewDeadlineSeconds && cfg.renewDeadlineSeconds > cfg.retryPeriodSeconds)) {
     throw new ConfigError('invalid configuration: LEASE_DURATION_SECONDS > RENEW_DEADLINE_SECONDS > RETRY_PERIOD_SECONDS must hold');
   }
-  if ((cfg.TLS_CERT_FILE === undefined) !== (cfg.TLS_KEY_FILE === undefined)) {
+  if ((cfg.tlsCertFile === undefined) !== (cfg.tlsKeyFile === undefined)) {
     throw new ConfigError('invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE go together');
   }
-  if (cfg.CLIENT_CA_FILE !== undefined && cfg.TLS_CERT_FILE === undefined) {
+  if (cfg.clientCaFile !== undefined && cfg.tlsCertFile === undefined) {
     throw new ConfigError('invalid configuration: CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE');
   }
   return cfg;
@@ -91,16 +91,16 @@ export function parseOperatorConfig(source: Readonly<Record<string, string | und
 /** The Snapshot controller's export settings, from the parsed configuration. */
 export function snapshotExportSettings(cfg: OperatorConfig) {
   return {
-    image: cfg.SNAPSHOT_IMAGE,
-    sparkVersion: cfg.SNAPSHOT_SPARK_VERSION,
-    mainApplicationFile: cfg.SNAPSHOT_MAIN_FILE,
-    jdbcJar: cfg.SNAPSHOT_JDBC_JAR,
-    jdbcUrl: cfg.SNAPSHOT_JDBC_URL,
-    dbUser: cfg.SNAPSHOT_DB_USER,
-    dbPasswordSecret: { name: cfg.SNAPSHOT_DB_SECRET_NAME, key: cfg.SNAPSHOT_DB_SECRET_KEY },
-    dbCa: { name: cfg.SNAPSHOT_DB_CA_SECRET_NAME, key: cfg.SNAPSHOT_DB_CA_SECRET_KEY },
-    serviceAccount: cfg.SNAPSHOT_SERVICE_ACCOUNT,
-    uid: cfg.SNAPSHOT_UID,
-    executors: cfg.SNAPSHOT_EXECUTORS,
+    image: cfg.snapshotImage,
+    sparkVersion: cfg.snapshotSparkVersion,
+    mainApplicationFile: cfg.snapshotMainFile,
+    jdbcJar: cfg.snapshotJdbcJar,
+    jdbcUrl: cfg.snapshotJdbcUrl,
+    dbUser: cfg.snapshotDbUser,
+    dbPasswordSecret: { name: cfg.snapshotDbSecretName, key: cfg.snapshotDbSecretKey },
+    dbCa: { name: cfg.snapshotDbCaSecretName, key: cfg.snapshotDbCaSecretKey },
+    serviceAccount: cfg.snapshotServiceAccount,
+    uid: cfg.snapshotUid,
+    executors: cfg.snapshotExecutors,
   };
 }

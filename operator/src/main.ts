@@ -25,13 +25,13 @@ import { OperatorMetrics, startHealthServer } from './observability.js';
 async function main(): Promise<void> {
   // The environment, parsed once, before any client exists: a bad setting stops here, named.
   const cfg = parseOperatorConfig(process.env);
-  const log = createLogger('ingest-operator', { level: cfg.LOG_LEVEL });
+  const log = createLogger('ingest-operator', { level: cfg.logLevel });
   const kc = new KubeConfig();
   kc.loadFromDefault();
 
   const metrics = new OperatorMetrics();
   const kube = new KubeApiClient(kc);
-  const lag = new KafkaLagReader({ clientId: cfg.KAFKA_CLIENT_ID, log, security: cfg });
+  const lag = new KafkaLagReader({ clientId: cfg.kafkaClientId, log, security: cfg });
   const queue = new WorkQueue();
   const reconciler = new Reconciler({
     kube,
@@ -39,29 +39,29 @@ async function main(): Promise<void> {
     clock: systemClock,
     log,
     observer: metrics,
-    policy: { allowedImagePrefixes: cfg.ALLOWED_IMAGE_PREFIXES, allowedSecretNames: cfg.ALLOWED_SECRET_NAMES },
+    policy: { allowedImagePrefixes: cfg.allowedImagePrefixes, allowedSecretNames: cfg.allowedSecretNames },
   });
-  const controller = new Controller(queue, reconciler, log, cfg.WORKERS);
+  const controller = new Controller(queue, reconciler, log, cfg.workers);
 
-  const informers = await startInformers(kc, cfg.WATCH_NAMESPACE, (key) => queue.add(key), log);
+  const informers = await startInformers(kc, cfg.watchNamespace, (key) => queue.add(key), log);
   // Snapshots: a queue and workers of their own, so that an export never waits behind scaling.
   const snapshotQueue = new WorkQueue();
   const snapshotController = new Controller(snapshotQueue, new SnapshotReconciler(kube, snapshotExportSettings(cfg), systemClock, log), log, 1);
   let snapshots: SnapshotInformers | undefined;
-  if (cfg.SNAPSHOTS) snapshots = await startSnapshotInformers(kc, cfg.WATCH_NAMESPACE, (key) => snapshotQueue.add(key), log);
+  if (cfg.snapshots) snapshots = await startSnapshotInformers(kc, cfg.watchNamespace, (key) => snapshotQueue.add(key), log);
   const synced = () => informers.synced() && (snapshots?.synced() ?? true);
-  const servers: Server[] = [await startHealthServer(cfg.HEALTH_HOST, cfg.HEALTH_PORT, metrics, synced)];
-  if (cfg.TLS_CERT_FILE !== undefined && cfg.TLS_KEY_FILE !== undefined) {
+  const servers: Server[] = [await startHealthServer(cfg.healthHost, cfg.healthPort, metrics, synced)];
+  if (cfg.tlsCertFile !== undefined && cfg.tlsKeyFile !== undefined) {
     servers.push(
       await startExternalMetricsServer(
         {
-          host: cfg.EXTERNAL_METRICS_HOST,
-          port: cfg.EXTERNAL_METRICS_PORT,
-          certFile: cfg.TLS_CERT_FILE,
-          keyFile: cfg.TLS_KEY_FILE,
-          ...(cfg.CLIENT_CA_FILE === undefined ? {} : { clientCaFile: cfg.CLIENT_CA_FILE }),
-          allowedNames: cfg.REQUESTHEADER_ALLOWED_NAMES,
-          ...(cfg.METRICS_AUTHORIZATION ? { authorizer: new SubjectAccessReviewAuthorizer(kc) } : {}),
+          host: cfg.externalMetricsHost,
+          port: cfg.externalMetricsPort,
+          certFile: cfg.tlsCertFile,
+          keyFile: cfg.tlsKeyFile,
+          ...(cfg.clientCaFile === undefined ? {} : { clientCaFile: cfg.clientCaFile }),
+          allowedNames: cfg.requestheaderAllowedNames,
+          ...(cfg.metricsAuthorization ? { authorizer: new SubjectAccessReviewAuthorizer(kc) } : {}),
         },
         informers.pipelines,
         log,
@@ -79,14 +79,14 @@ async function main(): Promise<void> {
     }
   };
   let elector: LeaderElector | undefined;
-  if (cfg.LEADER_ELECTION) {
+  if (cfg.leaderElection) {
     elector = new LeaderElector(
-      new KubeLeaseStore(kc, cfg.POD_NAMESPACE, cfg.LEASE_NAME),
+      new KubeLeaseStore(kc, cfg.podNamespace, cfg.leaseName),
       {
-        identity: cfg.POD_NAME,
-        leaseDurationMs: cfg.LEASE_DURATION_SECONDS * 1000,
-        renewDeadlineMs: cfg.RENEW_DEADLINE_SECONDS * 1000,
-        retryPeriodMs: cfg.RETRY_PERIOD_SECONDS * 1000,
+        identity: cfg.podName,
+        leaseDurationMs: cfg.leaseDurationSeconds * 1000,
+        renewDeadlineMs: cfg.renewDeadlineSeconds * 1000,
+        retryPeriodMs: cfg.retryPeriodSeconds * 1000,
       },
       systemClock,
       log,
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       onNewLeader: (id) => log.info({ leader: id }, 'leader'),
     });
   } else lead();
-  log.info({ namespace: cfg.WATCH_NAMESPACE || '*', holder: cfg.POD_NAME, leaderElection: cfg.LEADER_ELECTION }, 'operator started');
+  log.info({ namespace: cfg.watchNamespace || '*', holder: cfg.podName, leaderElection: cfg.leaderElection }, 'operator started');
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     const bound = setTimeout(() => {
       log.error('shutdown timed out');
       process.exit(1);
-    }, cfg.SHUTDOWN_TIMEOUT_MS);
+    }, cfg.shutdownTimeoutMs);
     bound.unref();
     void (async () => {
       await Promise.all([controller.stop(), snapshotController.stop()]);

@@ -81,21 +81,21 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   const cfg = checkKafkaSecurity(loadConfig(shape, process.env));
 
   // Logs to stderr: stdout carries only the report.
-  const log = createLogger('intake-validate', { level: cfg.LOG_LEVEL }, process.stderr);
-  const master = new pg.Pool({ connectionString: cfg.VALIDATE_DATABASE_URL, max: 4, application_name: 'intake-validate' });
+  const log = createLogger('intake-validate', { level: cfg.logLevel }, process.stderr);
+  const master = new pg.Pool({ connectionString: cfg.validateDatabaseUrl, max: 4, application_name: 'intake-validate' });
   // The consumer's package holds the stores' adapters and every master-store query: the
   // validation reads through them (validation_reader: identity keys, IDs and colors only).
   const store = buildPublicStoreReader({
-    kind: cfg.PUBLIC_STORE,
-    databaseUrl: cfg.VALIDATE_DATABASE_URL,
-    dynamodb: { endpoint: cfg.DYNAMODB_ENDPOINT, region: cfg.DYNAMODB_REGION, table: cfg.PUBLIC_TABLE },
+    kind: cfg.publicStore,
+    databaseUrl: cfg.validateDatabaseUrl,
+    dynamodb: { endpoint: cfg.dynamodbEndpoint, region: cfg.dynamodbRegion, table: cfg.publicTable },
   });
-  const kafka = createKafka(cfg.KAFKA_BROKERS, log, 'intake-validate', cfg);
+  const kafka = createKafka(cfg.kafkaBrokers, log, 'intake-validate', cfg);
   const produce = (records: readonly ProducibleRecord[], total: number, pace: number | undefined, progress = true) =>
     produceRecords({
       records,
       total,
-      topic: cfg.INTAKE_TOPIC,
+      topic: cfg.intakeTopic,
       kafka,
       logger: log,
       summary: false,
@@ -105,7 +105,7 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
   try {
     if (carried) {
       const probe = await probeCarriedRate({
-        metricsUrls: cfg.CONSUMER_METRICS_URLS,
+        metricsUrls: cfg.consumerMetricsUrls,
         produce: (records) => produce(records, records.length, undefined, false),
         runDir: process.env['PLATFORM_RUN_DIR'] ?? '.local/run',
       });
@@ -115,19 +115,19 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
       const store =
         probe.publicStoreMicrosPerItem === undefined ? '' : `; the public store's server used ${probe.publicStoreMicrosPerItem.toFixed(0)} µs of CPU an item`;
       process.stderr.write(
-        `intake-validate: this machine carried ${Math.round(probe.carriedPerSecond)} records/s through the pipeline on ${cfg.PUBLIC_STORE} (${probe.records} records as fast as they went${store}); ` +
+        `intake-validate: this machine carried ${Math.round(probe.carriedPerSecond)} records/s through the pipeline on ${cfg.publicStore} (${probe.records} records as fast as they went${store}); ` +
           `pacing at ${Math.round(PACED_SHARE * 100)} % of it: ${rate} records/s, ${runCount} records${runCount < count ? ` (${PACED_LEG_SECONDS} s worth, of ${count} asked)` : ''}\n`,
       );
     }
     process.stderr.write(
-      `intake-validate: ${runCount} records, seed ${seed}, public store ${cfg.PUBLIC_STORE}, topic ${cfg.INTAKE_TOPIC}${rate === undefined ? '' : `, ${rate} records/s`}\n`,
+      `intake-validate: ${runCount} records, seed ${seed}, public store ${cfg.publicStore}, topic ${cfg.intakeTopic}${rate === undefined ? '' : `, ${rate} records/s`}\n`,
     );
     const report = await runValidation(
       {
         master: new PgValidationReads(master),
         publicStore: store,
-        hmacSecret: cfg.IDENTITY_HMAC_SECRET,
-        metricsUrls: cfg.CONSUMER_METRICS_URLS,
+        hmacSecret: cfg.identityHmacSecret,
+        metricsUrls: cfg.consumerMetricsUrls,
         produce: (records) => produce(records, runCount, rate),
         progress: (line) => process.stderr.write(`intake-validate: ${line}\n`),
       },
