@@ -15,7 +15,11 @@ const ticks = () => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10_000;
 }; // µs (100 Hz)
-const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT || 'http://127.0.0.1:18000', region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const client = new DynamoDBClient({
+  endpoint: process.env.DYNAMODB_ENDPOINT || 'http://127.0.0.1:18000',
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
 const N = Number(process.argv[2] ?? 10000);
 async function measure(label, fn, items = Array.from({ length: N }, () => ({ patientId: randomUUID(), favoriteColor: 'teal', rev: 1 }))) {
   const d0 = ticks(),
