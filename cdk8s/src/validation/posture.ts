@@ -125,7 +125,8 @@ export function podTemplates(obj: KubeObject): PodTemplateRef[] {
       return ['driver', 'executor'].map((role) => ({
         where: `spec.${role}`,
         pod: { securityContext: get(spec, role, 'podSecurityContext') },
-        containers: [{ where: `spec.${role}.securityContext`, securityContext: get(spec, role, 'securityContext') }],
+        // The role's settings stand for its container (env, volumeMounts: the transport check reads them).
+        containers: [{ where: `spec.${role}.securityContext`, securityContext: get(spec, role, 'securityContext'), container: rec(get(spec, role)) }],
         fullSpec: false,
       }));
     default:
@@ -305,7 +306,7 @@ export function publicStoreWriterErrors(objects: readonly KubeObject[], consumer
       .map((t) => ({ labels: rec(get(o, 'spec', 'template', 'metadata', 'labels')), containers: t.containers.map((c) => c.container ?? {}) }));
   const out: string[] = [];
   const stores = objects.filter((o) =>
-    podsOf(o).some((p) => p.containers.some((c) => JSON.stringify(c['env'] ?? []).includes('"PUBLIC_STORE_WRITER_KEY_ID"'))),
+    podsOf(o).some((p) => p.containers.some((c) => ((c['env'] ?? []) as Env[]).some((e) => e.name === 'PUBLIC_STORE_WRITER_KEY_ID'))),
   );
   const writerRefs = new Set<string>();
   for (const store of stores) {

@@ -10,6 +10,7 @@
  *   server has no plaintext port (`port 0` in its redis.conf).
  */
 import { posix } from 'node:path';
+import { podTemplates } from './posture.js';
 import { describe, isRecord, type KubeObject } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -39,32 +40,25 @@ interface PodView {
   readonly mountPaths: string[];
 }
 
-/** The containers' environment and mounts of every pod template of an object. */
+/**
+ * The environment and mounts of every container of an object's pod templates (the posture walk's
+ * templates; the operators' own pod templates carry neither and are skipped).
+ */
 function podViews(obj: KubeObject): PodView[] {
-  const spec = rec(obj['spec']);
-  const fromPodSpec = (where: string, pod: Json): PodView[] =>
-    [...list(pod['initContainers']), ...list(pod['containers'])].map((c, i) => ({
-      where: `${where}[${i}] ${typeof c['name'] === 'string' ? c['name'] : ''}`.trim(),
-      env: list(c['env']),
-      mountPaths: list(c['volumeMounts']).map((m) => String(m['mountPath'])),
-    }));
-  switch (obj.kind) {
-    case 'Deployment':
-    case 'StatefulSet':
-    case 'DaemonSet':
-    case 'Job':
-      return fromPodSpec('spec.template.spec.containers', rec(rec(spec['template'])['spec']));
-    case 'CronJob':
-      return fromPodSpec('spec.jobTemplate…containers', rec(rec(rec(rec(spec['jobTemplate'])['spec'])['template'])['spec']));
-    case 'SparkApplication':
-      return ['driver', 'executor'].map((role) => {
-        const r = rec(spec[role]);
-        const secretEnv = Object.keys(rec(r['envSecretKeyRefs'])).map((name) => ({ name, valueFrom: { secretKeyRef: rec(r['envSecretKeyRefs'])[name] } }));
-        return { where: `spec.${role}`, env: [...list(r['env']), ...secretEnv], mountPaths: list(r['volumeMounts']).map((m) => String(m['mountPath'])) };
-      });
-    default:
-      return [];
-  }
+  return podTemplates(obj).flatMap((t) =>
+    t.containers.flatMap((c) => {
+      if (c.container === undefined) return [];
+      // spark-operator's form of secret variables: name → secretKeyRef.
+      const secretEnv = Object.entries(rec(c.container['envSecretKeyRefs'])).map(([name, secretKeyRef]) => ({ name, valueFrom: { secretKeyRef } }));
+      return [
+        {
+          where: t.fullSpec ? c.where : t.where,
+          env: [...list(c.container['env']), ...secretEnv],
+          mountPaths: list(c.container['volumeMounts']).map((m) => String(m['mountPath'])),
+        },
+      ];
+    }),
+  );
 }
 
 /** The value of an environment variable: its literal, or the Secret value it refers to. */
