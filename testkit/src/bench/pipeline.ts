@@ -50,6 +50,13 @@ interface Result {
   /** µs of CPU per record, by process of the local platform (the producer included). */
   readonly perProcess: ReadonlyMap<string, number>;
   readonly walBytesPerRecord: number;
+  /**
+   * Full-page images per record: the first change of a page after a checkpoint logs the whole
+   * page, so random-keyed indexes cost most right after one.
+   */
+  readonly walFpiPerRecord: number;
+  /** Checkpoints begun during the run. */
+  readonly checkpoints: number;
   /** Patients in the master store before the run (PostgreSQL's estimate): costs grow with it. */
   readonly patientsBefore: number;
 }
@@ -73,7 +80,13 @@ async function adminQuery<T extends object>(sql: string): Promise<T | undefined>
     await client.end();
   }
 }
-const walBytes = async () => Number((await adminQuery<{ b: string }>('SELECT wal_bytes::text AS b FROM pg_stat_wal'))?.b ?? 0);
+/** WAL written, full-page images among it, and checkpoints begun (PostgreSQL 15's views). */
+async function walStats(): Promise<{ bytes: number; fpi: number; checkpoints: number }> {
+  const r = await adminQuery<{ b: string; f: string; c: string }>(
+    'SELECT w.wal_bytes::text AS b, w.wal_fpi::text AS f, (g.checkpoints_timed + g.checkpoints_req)::text AS c FROM pg_stat_wal w, pg_stat_bgwriter g',
+  );
+  return { bytes: Number(r?.b ?? 0), fpi: Number(r?.f ?? 0), checkpoints: Number(r?.c ?? 0) };
+}
 const patients = async () =>
   Number((await adminQuery<{ n: string }>("SELECT greatest(reltuples, 0)::int8::text AS n FROM pg_class WHERE oid = 'ingest.identity'::regclass"))?.n ?? 0);
 
@@ -116,7 +129,7 @@ async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): P
   }));
   const patientsBefore = await patients();
   const before = await scrape();
-  const wal0 = await walBytes();
+  const wal0 = await walStats();
   const procs0 = sampleProcesses(runDir);
   const cpu0 = sampleCpu();
   const t0 = Date.now();
@@ -138,14 +151,16 @@ async function runScenario(s: Scenario, log: ReturnType<typeof createLogger>): P
   }
   const seconds = (Date.now() - t0) / 1000;
   const cpu = cpuDelta(cpu0, sampleCpu());
-  const walBytesPerRecord = ((await walBytes()) - wal0) / s.count;
+  const wal1 = await walStats();
   const perProcess = new Map<string, number>();
   for (const [name, secs] of sampleProcesses(runDir)) perProcess.set(name, ((secs - (procs0.get(name) ?? secs)) / s.count) * 1e6);
   const after = await scrape();
   const fresh = subtractBuckets(after.fresh, before.fresh);
   return {
     perProcess,
-    walBytesPerRecord,
+    walBytesPerRecord: (wal1.bytes - wal0.bytes) / s.count,
+    walFpiPerRecord: (wal1.fpi - wal0.fpi) / s.count,
+    checkpoints: wal1.checkpoints - wal0.checkpoints,
     patientsBefore,
     scenario: s.name,
     records: s.count,
@@ -240,7 +255,7 @@ async function main(): Promise<void> {
         .join(', ')}`,
     );
     out(
-      `               WAL ${Math.round(r.walBytesPerRecord)} B/record; master store held ≈ ${r.patientsBefore.toLocaleString('en-US')} patients before the run`,
+      `               WAL ${Math.round(r.walBytesPerRecord)} B/record (${r.walFpiPerRecord.toFixed(2)} full-page images a record, ${r.checkpoints} checkpoint(s) began); master store held ≈ ${r.patientsBefore.toLocaleString('en-US')} patients before the run`,
     );
   }
   out('');
@@ -281,6 +296,8 @@ async function main(): Promise<void> {
       cpuMicrosPerRecordByProcess: Object.fromEntries(r.perProcess),
       cpuMicrosPerRecordByStage: byStage(r.perProcess),
       walBytesPerRecord: r.walBytesPerRecord,
+      walFpiPerRecord: r.walFpiPerRecord,
+      checkpoints: r.checkpoints,
       patientsBefore: r.patientsBefore,
       freshnessSeconds: { p50: r.p50 ?? null, p99: r.p99 ?? null },
       copy:
