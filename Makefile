@@ -116,6 +116,10 @@ validate: start ## The seed's acceptance test: N records (default 1,000,000), PA
 bench: build up ## Benchmark: small and 20 KB records, CPU per record, freshness, vs raw COPY.
 	scripts/bench.sh
 
+.PHONY: bench-floor
+bench-floor: up ## PostgreSQL's own cost of one new patient's rows at the database's size (rolled back), vs a heap-only insert.
+	scripts/bench-floor.sh
+
 .PHONY: bench-snapshots
 bench-snapshots: build up ## Benchmark point-in-time snapshots against a COPY of the current state (SNAPSHOT_BENCH_PATIENTS, default 1M).
 	node testkit/dist/bench/snapshots.js
