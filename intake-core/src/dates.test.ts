@@ -33,6 +33,14 @@ describe('parseDateOfBirth', () => {
   ])('rejects %s as %s', (text, reason) => {
     expect(parseDateOfBirth(text, now)).toEqual({ ok: false, reason });
   });
+
+  it('follows the clock from one call to the next, also when a Date is changed in place', () => {
+    const clock = new Date('2026-11-25T23:59:59.999Z');
+    expect(parseDateOfBirth('2026-11-26', clock)).toEqual({ ok: false, reason: 'future_date' });
+    clock.setTime(clock.getTime() + 1);
+    expect(parseDateOfBirth('2026-11-26', clock)).toEqual({ ok: true, value: '2026-11-26' });
+    expect(parseDateOfBirth('2026-11-26', new Date('2026-11-25T00:00:00Z'))).toEqual({ ok: false, reason: 'future_date' });
+  });
 });
 
 describe('parseInstant', () => {

