@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform } from '@clinical-ingest/testkit';
-import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
+import { binaryByteaArray, binaryFloat8Array, binaryInt8Array, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
 
 /** The hand-built array literals read back in PostgreSQL as exactly the values they were built from. */
 
@@ -32,6 +32,20 @@ describe('array literals', () => {
     expect(await roundTrip(binaryByteaArray(bufs), 'bytea[]')).toEqual(bufs);
     expect(await roundTrip(binaryTextArray([]), 'text[]')).toEqual([]);
     expect(await roundTrip(binaryByteaArray([]), 'bytea[]')).toEqual([]);
+  });
+
+  it('binary int8 and float8 arrays: both halves and the sign of an int8, every double exactly, the empty array', async () => {
+    const ints = [0, 1, 2 ** 31, 2 ** 32, 2 ** 32 + 5, 1796232865800, Number.MAX_SAFE_INTEGER, -1, -(2 ** 32) - 7, Number.MIN_SAFE_INTEGER];
+    expect((await roundTrip(binaryInt8Array(ints), 'int8[]')).map(Number)).toEqual(ints);
+    expect(await roundTrip(binaryInt8Array(ints), 'int8[]')).toEqual(ints.map(String));
+    const doubles = [1796232865800.5, -1, 0, 1e-300, 2 ** 53 + 2, Number.MAX_VALUE];
+    expect(await roundTrip(binaryFloat8Array(doubles), 'float8[]')).toEqual(doubles);
+    expect(await roundTrip(binaryInt8Array([]), 'int8[]')).toEqual([]);
+    expect(await roundTrip(binaryFloat8Array([]), 'float8[]')).toEqual([]);
+    // Read as what they claim to be: an int8 array is not taken for float8, nor the reverse.
+    await expect(roundTrip(binaryInt8Array([1]), 'float8[]')).rejects.toThrow();
+    expect(() => binaryInt8Array([2 ** 53])).toThrow(RangeError);
+    expect(() => binaryInt8Array([1.5])).toThrow(RangeError);
   });
 
   it('numbers, uuids, dates and booleans', async () => {

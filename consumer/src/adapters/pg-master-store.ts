@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { IngestError } from '@clinical-ingest/intake-core';
-import { binaryByteaArray, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
+import { binaryByteaArray, binaryFloat8Array, binaryInt8Array, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
 import {
   FencedError,
   type BatchCommit,
@@ -175,26 +175,26 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       b.next,
       b.publishedThrough,
       b.expectedNext,
-      plainArray(a.map((x) => x.offset)),
+      binaryInt8Array(a.map((x) => x.offset)),
       plainArray(a.map((x) => x.record.recordId)),
       plainArray(a.map((x) => x.patientId)),
-      plainArray(a.map((x) => x.record.eventTimeMs)),
-      plainArray(a.map((x) => x.producedAtMs)),
+      binaryFloat8Array(a.map((x) => x.record.eventTimeMs)),
+      binaryFloat8Array(a.map((x) => x.producedAtMs)),
       textArray(a.map((x) => x.record.name)),
       plainArray(a.map((x) => x.record.dateOfBirth)),
       textArray(a.map((x) => x.record.favoriteColor)),
       binaryTextArray(a.map((x) => x.record.payload)),
-      plainArray(rj.map((x) => x.offset)),
+      binaryInt8Array(rj.map((x) => x.offset)),
       textArray(rj.map((x) => x.reason)),
       binaryByteaArray(rj.map((x) => x.key)),
       binaryByteaArray(rj.map((x) => x.value)),
-      plainArray(rj.map((x) => x.producedAtMs)),
+      binaryFloat8Array(rj.map((x) => x.producedAtMs)),
       plainArray(n.map((x) => x.patientId)),
       textArray(n.map((x) => x.record.name)),
       plainArray(n.map((x) => x.record.dateOfBirth)),
       textArray(n.map((x) => x.record.favoriteColor)),
-      plainArray(n.map((x) => x.record.eventTimeMs)),
-      plainArray(n.map((x) => x.offset)),
+      binaryFloat8Array(n.map((x) => x.record.eventTimeMs)),
+      binaryInt8Array(n.map((x) => x.offset)),
       boolArray(n.map((x) => trustNew && x.newIdentity)),
       b.epoch,
     ];
