@@ -47,6 +47,24 @@ load_env() {
 consumer_pids() { ls "$RUN_DIR"/consumer-*.pid 2>/dev/null || true; }
 running_consumers() { local f; for f in $(consumer_pids); do alive "$f" && echo "$f"; done; }
 
+# Writes every patient's current state into the public store about to be used. It takes as long
+# as the store needs for that many writes (the DynamoDB API on dynalite: about a thousand a second
+# on a two-core box), so say how many, and show how far it got.
+backfill() { # the previous public store
+  local patients log="$LOG_DIR/backfill.log" pid from=1
+  patients="$(psql "$ADMIN_DATABASE_URL" -XAtc "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = 'ingest.patient_state'::regclass" 2>/dev/null || echo '?')"
+  say "public store changed from $1 to $PUBLIC_STORE: backfilling it from the master store (≈ $patients patients; make reset first for an empty one)"
+  [[ -f "$log" ]] && from=$(($(wc -l < "$log") + 1))
+  node "$ROOT/consumer/dist/backfill-main.js" >> "$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 15
+    kill -0 "$pid" 2>/dev/null &&
+      say "backfill: $(tail -n "+$from" "$log" | grep -o '"written":[0-9]*' | tail -n 1 | cut -d: -f2 || true) of ≈ $patients written"
+  done
+  wait "$pid" || die "backfill failed; see $log"
+}
+
 start() {
   local n="${1:-${CONSUMERS:-2}}"
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "replica count must be a positive integer, got '$n'"
@@ -57,8 +75,7 @@ start() {
   # last start, bring the new one up to date from the master store first.
   local marker="$RUN_DIR/public-store.kind"
   if [[ -f "$marker" && "$(cat "$marker")" != "$PUBLIC_STORE" ]] && [[ -z "$(running_consumers)" ]]; then
-    say "public store changed from $(cat "$marker") to $PUBLIC_STORE: backfilling it from the master store"
-    node "$ROOT/consumer/dist/backfill-main.js" >> "$LOG_DIR/backfill.log" 2>&1 || die "backfill failed; see $LOG_DIR/backfill.log"
+    backfill "$(cat "$marker")"
   fi
   echo "$PUBLIC_STORE" > "$marker"
   local i started=()
