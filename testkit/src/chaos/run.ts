@@ -68,6 +68,8 @@ export interface Scenario {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long after the drain the public store may take to match the master (see the comparison). */
+const PUBLIC_SETTLE_MS = 30_000;
 
 async function platformRestart(root: string, service: string): Promise<void> {
   await promisify(execFile)(`${root}/scripts/platform.sh`, ['restart', service], { timeout: 180_000 });
@@ -302,18 +304,28 @@ export async function runScenario(s: Scenario, o: ChaosOptions): Promise<Scenari
 
   // The master against the generator's oracle, and the public store against the master.
   const patients = [...new Set(byRecord.values())];
-  const master = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>(
-    'SELECT patient_id, favorite_color, rev FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])',
-    [patients],
-  );
-  const pub = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>(
-    'SELECT patient_id, favorite_color, rev FROM anon.patient WHERE patient_id = ANY($1::uuid[])',
-    [patients],
-  );
-  const pubBy = new Map(pub.rows.map((r) => [r.patient_id, r]));
-  const publicDiffers = master.rows.filter(
-    (m) => pubBy.get(m.patient_id)?.favorite_color !== m.favorite_color || pubBy.get(m.patient_id)?.rev !== m.rev,
-  ).length;
+  // The public store follows each commit, and a new owner republishes what a killed one committed,
+  // retrying (with backoff) when two republishes deadlock: it converges after the drain, not at it.
+  // Compared until equal, or for at most PUBLIC_SETTLE_MS (a store that never converges fails).
+  let publicRows: { patient_id: string; favorite_color: string; rev: number }[] = [];
+  const publicDiffersNow = async () => {
+    const master = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>(
+      'SELECT patient_id, favorite_color, rev FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[])',
+      [patients],
+    );
+    const pub = await platform.admin.query<{ patient_id: string; favorite_color: string; rev: number }>(
+      'SELECT patient_id, favorite_color, rev FROM anon.patient WHERE patient_id = ANY($1::uuid[])',
+      [patients],
+    );
+    publicRows = pub.rows;
+    const pubBy = new Map(pub.rows.map((r) => [r.patient_id, r]));
+    return master.rows.filter((m) => pubBy.get(m.patient_id)?.favorite_color !== m.favorite_color || pubBy.get(m.patient_id)?.rev !== m.rev).length;
+  };
+  let publicDiffers = await publicDiffersNow();
+  for (const settleBy = Date.now() + PUBLIC_SETTLE_MS; publicDiffers > 0 && Date.now() < settleBy;) {
+    await sleep(250);
+    publicDiffers = await publicDiffersNow();
+  }
   const oracle = await checkMasterAgainstOracle(
     new PgValidationReads(platform.admin),
     new IdentityKeyer(TEST_SECRET),
@@ -340,7 +352,7 @@ export async function runScenario(s: Scenario, o: ChaosOptions): Promise<Scenari
   }
   if (readSince(pgLog, pgLogFrom).includes(canary)) phiHits++;
   phiHits += await dlqHeaderHits(platform, `${topic}.dlq`, canary, expectedRejected);
-  if (pub.rows.some((r) => r.favorite_color.includes(canary))) phiHits++;
+  if (publicRows.some((r) => r.favorite_color.includes(canary))) phiHits++;
 
   await Promise.all(consumers.map((c) => c.stop()));
   await admin.disconnect();
