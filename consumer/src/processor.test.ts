@@ -132,6 +132,42 @@ describe('BatchProcessor', () => {
     expect(master.positions.get(0)!.published).toBe(2);
   });
 
+  it('the resume on assignment and the first batch republish a committed range once, not twice at once', async () => {
+    await master.position('t', 0, 0);
+    const row = {
+      offset: 0,
+      producedAtMs: NOW,
+      patientId: 'p-1',
+      newIdentity: true,
+      record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null },
+    };
+    await master.commitBatch({
+      topic: 't',
+      partition: 0,
+      expectedNext: 0,
+      next: 2,
+      publishedThrough: 0,
+      rejected: [],
+      epoch: master.epoch,
+      accepted: [],
+      newestPerPatient: [row],
+    });
+    master.log.push(row);
+    let reads = 0;
+    const read = master.publicStateForRange.bind(master);
+    master.publicStateForRange = async (...a: Parameters<FakeMaster['publicStateForRange']>) => {
+      reads++;
+      await new Promise((r) => setTimeout(r, 20));
+      return read(...a);
+    };
+    const [resumed] = await Promise.all([processor.resume(0), processor.process(0, msgs(2, [rec('C D', '1990-01-01', 'red')]))]);
+    expect(resumed).toBe(2);
+    expect(reads).toBe(1);
+    expect(pub.items.get('p-1')?.favoriteColor).toBe('red');
+    // Later ranges are republished again (nothing is left shared once it is done).
+    expect(await processor.resume(0)).toBe(3);
+  });
+
   it('a public write that fails after the commit is made good when the batch is retried', async () => {
     const batch = msgs(0, [rec('A B', '1990-01-01', 'red'), rec('C D', '1990-01-01', 'blue')]);
     const put = pub.put.bind(pub);

@@ -90,8 +90,27 @@ export class BatchProcessor {
     return stored.next;
   }
 
+  /**
+   * Per partition, the republish running now. The resume on assignment and the partition's first
+   * batch both find the same committed range unpublished; run at once, their two upserts of the
+   * same patients deadlocked (chaos, kill -9). The second waits for the first instead.
+   */
+  readonly #republishing = new Map<number, { from: number; to: number; done: Promise<void> }>();
+
   /** Publishes the current state of the patients of [from, to), and the range's rejects. */
   async #publishCommitted(partition: number, from: number, to: number): Promise<void> {
+    const running = this.#republishing.get(partition);
+    if (running && running.from <= from && running.to >= to) return running.done;
+    const done = this.#republish(partition, from, to);
+    this.#republishing.set(partition, { from, to, done });
+    try {
+      await done;
+    } finally {
+      if (this.#republishing.get(partition)?.done === done) this.#republishing.delete(partition);
+    }
+  }
+
+  async #republish(partition: number, from: number, to: number): Promise<void> {
     const { topic, master, publicStore } = this.deps;
     const items = await master.publicStateForRange(topic, partition, from, to);
     await publicStore.put(items);
