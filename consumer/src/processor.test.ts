@@ -23,6 +23,30 @@ function rec(name: string, dob: string, color: string, eventOffsetMs = 0): Intak
 const msgs = (from: number, values: (IntakeRecordWire | string)[]): InboundMessage[] =>
   values.map((v, i) => ({ offset: from + i, key: null, value: typeof v === 'string' ? Buffer.from(v) : encodeRecord(v), timestampMs: NOW - 100 }));
 
+/** A previous owner's commit of offsets 0..1 (patient p-1, red) that never reached the public store. */
+async function commitUnpublished(master: FakeMaster): Promise<void> {
+  await master.position('t', 0, 0);
+  const row = {
+    offset: 0,
+    producedAtMs: NOW,
+    patientId: 'p-1',
+    newIdentity: true,
+    record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null },
+  };
+  await master.commitBatch({
+    topic: 't',
+    partition: 0,
+    expectedNext: 0,
+    next: 2,
+    publishedThrough: 0,
+    rejected: [],
+    epoch: master.epoch,
+    accepted: [],
+    newestPerPatient: [row],
+  });
+  master.log.push(row);
+}
+
 /** A processor over fakes; every port can be given, the others are fresh. */
 function newProcessor(d: {
   master: FakeMaster;
@@ -98,34 +122,7 @@ describe('BatchProcessor', () => {
   });
 
   it('re-publishes after a takeover when the previous owner crashed before its public write', async () => {
-    await master.position('t', 0, 0);
-    // The previous owner committed offsets 0..1 but never wrote the public store.
-    await master.commitBatch({
-      topic: 't',
-      partition: 0,
-      expectedNext: 0,
-      next: 2,
-      publishedThrough: 0,
-      rejected: [],
-      epoch: master.epoch,
-      accepted: [],
-      newestPerPatient: [
-        {
-          offset: 0,
-          producedAtMs: NOW,
-          patientId: 'p-1',
-          newIdentity: true,
-          record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null },
-        },
-      ],
-    });
-    master.log.push({
-      offset: 0,
-      producedAtMs: NOW,
-      patientId: 'p-1',
-      newIdentity: true,
-      record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null },
-    });
+    await commitUnpublished(master);
     expect(pub.items.size).toBe(0);
     await processor.process(0, msgs(2, [rec('C D', '1990-01-01', 'red')]));
     expect(pub.items.get('p-1')?.favoriteColor).toBe('red');
@@ -133,26 +130,7 @@ describe('BatchProcessor', () => {
   });
 
   it('the resume on assignment and the first batch republish a committed range once, not twice at once', async () => {
-    await master.position('t', 0, 0);
-    const row = {
-      offset: 0,
-      producedAtMs: NOW,
-      patientId: 'p-1',
-      newIdentity: true,
-      record: { recordId: 'r', name: 'n', dateOfBirth: '1990-01-01', favoriteColor: 'red', eventTimeMs: NOW, payload: null },
-    };
-    await master.commitBatch({
-      topic: 't',
-      partition: 0,
-      expectedNext: 0,
-      next: 2,
-      publishedThrough: 0,
-      rejected: [],
-      epoch: master.epoch,
-      accepted: [],
-      newestPerPatient: [row],
-    });
-    master.log.push(row);
+    await commitUnpublished(master);
     let reads = 0;
     const read = master.publicStateForRange.bind(master);
     master.publicStateForRange = async (...a: Parameters<FakeMaster['publicStateForRange']>) => {

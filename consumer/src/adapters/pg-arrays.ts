@@ -50,14 +50,13 @@ const OID = { bytea: 17, int8: 20, text: 25, float8: 701 } as const;
  * values): the text form costs a scan to escape, one to encode and one to parse per byte.
  */
 function binaryArray(elementOid: number, values: readonly Nullable<Buffer>[]): Buffer {
-  const header = Buffer.allocUnsafe(values.length === 0 ? 12 : 20);
-  header.writeInt32BE(values.length === 0 ? 0 : 1, 0); // dimensions
-  header.writeInt32BE(values.some((v) => v === null || v === undefined) ? 1 : 0, 4); // has nulls
-  header.writeInt32BE(elementOid, 8);
-  if (values.length > 0) {
-    header.writeInt32BE(values.length, 12); // size of the one dimension
-    header.writeInt32BE(1, 16); // its lower bound
-  }
+  const header = Buffer.allocUnsafe(headerBytes(values.length));
+  writeHeader(
+    header,
+    elementOid,
+    values.length,
+    values.some((v) => v === null || v === undefined),
+  );
   const parts: Buffer[] = [header];
   for (const v of values) {
     const length = Buffer.allocUnsafe(4);
@@ -66,6 +65,19 @@ function binaryArray(elementOid: number, values: readonly Nullable<Buffer>[]): B
     if (v !== null && v !== undefined) parts.push(v);
   }
   return Buffer.concat(parts);
+}
+
+/** Bytes of a one-dimensional array's header: an empty array has no dimension. */
+const headerBytes = (n: number) => (n === 0 ? 12 : 20);
+
+/** Writes the header of a one-dimensional array of `n` elements at the start of `b`. */
+function writeHeader(b: Buffer, elementOid: number, n: number, hasNulls: boolean): void {
+  b.writeInt32BE(n === 0 ? 0 : 1, 0); // dimensions
+  b.writeInt32BE(hasNulls ? 1 : 0, 4);
+  b.writeInt32BE(elementOid, 8);
+  if (n === 0) return;
+  b.writeInt32BE(n, 12); // size of the one dimension
+  b.writeInt32BE(1, 16); // its lower bound
 }
 
 /** text[] in binary form, for `$n::text[]`: each string as its UTF-8 bytes. */
@@ -88,14 +100,9 @@ export function binaryByteaArray(values: readonly Nullable<Buffer>[]): Buffer {
  */
 function binaryFixed8Array(elementOid: number, values: readonly number[], write: (b: Buffer, v: number, at: number) => void): Buffer {
   const n = values.length;
-  const b = Buffer.allocUnsafe(n === 0 ? 12 : 20 + n * 12);
-  b.writeInt32BE(n === 0 ? 0 : 1, 0); // dimensions
-  b.writeInt32BE(0, 4); // no nulls
-  b.writeInt32BE(elementOid, 8);
-  if (n === 0) return b;
-  b.writeInt32BE(n, 12);
-  b.writeInt32BE(1, 16);
-  let at = 20;
+  let at = headerBytes(n);
+  const b = Buffer.allocUnsafe(at + n * 12);
+  writeHeader(b, elementOid, n, false);
   for (const v of values) {
     b.writeInt32BE(8, at);
     write(b, v, at + 4);
