@@ -229,15 +229,30 @@ describe('history cannot be forged, and AS OF never answers from an unsettled or
 });
 
 describe('snapshots read the current state where nothing changed since T, and only trust what history backs', () => {
-  it('the application role cannot name the transaction of a current state', async () => {
+  it('the application role cannot name the transaction of a current state: not when inserting, not when updating', async () => {
     const client = await platform.app.connect();
     try {
       await client.query('BEGIN');
-      const r = await client.query<{ own: boolean }>(
+      const own = async (sql: string, values: unknown[] = []) => (await client.query<{ own: boolean; pid: string }>(sql, values)).rows[0]!;
+      const inserted = await own(
         `INSERT INTO ingest.patient_state (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
-         VALUES (gen_random_uuid(), 'x', '1990-01-01', 'red', now(), 0, 0, '1000'::xid8) RETURNING txid = pg_current_xact_id() AS own`,
+         VALUES (gen_random_uuid(), 'x', '1990-01-01', 'red', now(), 0, 0, '1000'::xid8) RETURNING txid = pg_current_xact_id() AS own, patient_id AS pid`,
       );
-      expect(r.rows[0]!.own).toBe(true);
+      expect(inserted.own).toBe(true);
+      // The consumers' upsert path, naming another transaction.
+      const upserted = await own(
+        `INSERT INTO ingest.patient_state AS s (patient_id, name, date_of_birth, favorite_color, event_time, kafka_partition, kafka_offset, txid)
+         VALUES ($1, 'x', '1990-01-01', 'blue', now(), 0, 1, '1001'::xid8)
+         ON CONFLICT (patient_id) DO UPDATE SET favorite_color = excluded.favorite_color, txid = excluded.txid
+         RETURNING s.txid = pg_current_xact_id() AS own, s.patient_id AS pid`,
+        [inserted.pid],
+      );
+      expect(upserted.own).toBe(true);
+      const updated = await own(
+        `UPDATE ingest.patient_state SET txid = '1002'::xid8 WHERE patient_id = $1 RETURNING txid = pg_current_xact_id() AS own, patient_id AS pid`,
+        [inserted.pid],
+      );
+      expect(updated.own).toBe(true);
     } finally {
       await client.query('ROLLBACK');
       client.release();
