@@ -111,6 +111,77 @@ describe('master store', () => {
     expect(changed2).toEqual([{ patientId: pid, favoriteColor: 'plum', rev: 2 }]);
   });
 
+  it('stores exactly what it was given: names in any script, leap days and old dates, IDs, colors, payloads, instants', async () => {
+    const topic = `itest.${randomUUID()}`;
+    const tag = randomUUID().slice(0, 8);
+    const people = [
+      { name: `Zoë Ωμέγα-${tag} 名前 "quoted" \\ back\\slash, {brace}`, dateOfBirth: '1984-02-29' },
+      { name: `Ólafur Ñúñez ${tag} 🩺`, dateOfBirth: '1890-01-01' },
+      { name: `Plain ${tag}`, dateOfBirth: '2000-01-01' },
+    ];
+    const wanted = people.map(toResolve);
+    const resolved = await platform.master.resolve(wanted);
+    const identities = await platform.admin.query<{ id_key: Buffer; name_norm: string; dob: string }>(
+      'SELECT id_key, name_norm, date_of_birth::text AS dob FROM ingest.identity WHERE id_key = ANY($1::bytea[]) ORDER BY id_key',
+      [wanted.map((w) => w.key)],
+    );
+    expect(identities.rows.map((r) => [r.id_key.toString('base64url'), r.name_norm, r.dob]).sort()).toEqual(
+      wanted.map((w) => [w.keyB64, w.identity.nameNorm, w.identity.dateOfBirth]).sort(),
+    );
+    const rows = people.map((p, i) => {
+      const row = accepted(p, resolved.ids.get(wanted[i]!.keyB64)!, i, ['teal', 'vert d’eau', 'rouge "vif"'][i]!, true);
+      return {
+        ...row,
+        record: { ...row.record, recordId: i === 0 ? randomUUID().toUpperCase() : randomUUID(), payload: i === 1 ? `note ${'°µ'.repeat(5_000)} end` : null },
+      };
+    });
+    await platform.master.commitBatch({
+      epoch: await epoch(),
+      topic,
+      partition: 0,
+      expectedNext: (await platform.master.position(topic, 0, 0)).next,
+      next: rows.length,
+      publishedThrough: 0,
+      accepted: rows,
+      rejected: [],
+      newestPerPatient: rows,
+    });
+    const log = await platform.admin.query<{
+      record_id: string;
+      patient_id: string;
+      name: string;
+      dob: string;
+      color: string;
+      payload: string | null;
+      event_ms: number;
+    }>(
+      `SELECT record_id::text, patient_id::text, name, date_of_birth::text AS dob, favorite_color AS color, payload,
+              (extract(epoch FROM event_time) * 1000)::float8 AS event_ms
+         FROM ingest.intake_log WHERE topic = $1 ORDER BY kafka_offset`,
+      [topic],
+    );
+    expect(log.rows).toEqual(
+      rows.map((r) => ({
+        record_id: r.record.recordId.toLowerCase(),
+        patient_id: r.patientId,
+        name: r.record.name,
+        dob: r.record.dateOfBirth,
+        color: r.record.favoriteColor,
+        payload: r.record.payload,
+        event_ms: r.record.eventTimeMs,
+      })),
+    );
+    const state = await platform.admin.query<{ patient_id: string; name: string; dob: string; color: string }>(
+      'SELECT patient_id::text, name, date_of_birth::text AS dob, favorite_color AS color FROM ingest.patient_state WHERE patient_id = ANY($1::uuid[]) ORDER BY patient_id',
+      [rows.map((r) => r.patientId)],
+    );
+    expect(state.rows).toEqual(
+      [...rows]
+        .sort((x, y) => (x.patientId < y.patientId ? -1 : 1))
+        .map((r) => ({ patient_id: r.patientId, name: r.record.name, dob: r.record.dateOfBirth, color: r.record.favoriteColor })),
+    );
+  });
+
   it('new and returning patients in one batch each get their state and revision', async () => {
     const topic = `itest.${randomUUID()}`;
     const returning = uniquePerson();
