@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform } from '@clinical-ingest/testkit';
-import { binaryByteaArray, binaryFloat8Array, binaryInt8Array, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
+import {
+  binaryByteaArray,
+  binaryDateArray,
+  binaryFloat8Array,
+  binaryInt8Array,
+  binaryTextArray,
+  binaryUuidArray,
+  boolArray,
+  plainArray,
+  textArray,
+} from './pg-arrays.js';
 
 /** The hand-built array literals read back in PostgreSQL as exactly the values they were built from. */
 
@@ -18,11 +28,6 @@ describe('array literals', () => {
   it('text: quotes, backslashes, braces, commas, blanks, empty strings, other scripts and NULL survive', async () => {
     const values = ['plain', 'with "quotes"', 'back\\slash\\', '{braces}', 'a,b', '  padded  ', '', 'NULL', 'Zoë Ωμέγα 名前', '\\"', null, 'new\nline\ttab'];
     expect(await roundTrip(textArray(values), 'text[]')).toEqual(values);
-  });
-
-  it('bytea from hex strings', async () => {
-    const keys = [Buffer.alloc(32, 7), Buffer.alloc(32, 200)];
-    expect(await roundTrip(hexByteaArray(keys.map((k) => k.toString('hex'))), 'bytea[]')).toEqual(keys);
   });
 
   it('binary text and bytea arrays: verbatim bytes, NULL, empty values, large values, the empty array', async () => {
@@ -46,6 +51,63 @@ describe('array literals', () => {
     await expect(roundTrip(binaryInt8Array([1]), 'float8[]')).rejects.toThrow();
     expect(() => binaryInt8Array([2 ** 53])).toThrow(RangeError);
     expect(() => binaryInt8Array([1.5])).toThrow(RangeError);
+  });
+
+  it('binary uuid arrays: every byte in place, either case, the empty array; anything but the canonical form refused', async () => {
+    const ids = [
+      '2f1c7a52-8a0e-4a55-9c1a-3a0f4e2b9d11',
+      '00000000-0000-4000-8000-000000000001',
+      'ffffffff-ffff-4fff-bfff-ffffffffffff',
+      '0123ABCD-4567-49EF-89AB-CDEF01234567',
+    ];
+    expect(await roundTrip(binaryUuidArray(ids), 'uuid[]')).toEqual(ids.map((id) => id.toLowerCase()));
+    const text = (await platform.app.query<{ t: string }>('SELECT ($1::uuid[])::text AS t', [binaryUuidArray(ids)])).rows[0]!.t;
+    expect(text).toBe(`{${ids.map((id) => id.toLowerCase()).join(',')}}`);
+    expect(await roundTrip(binaryUuidArray([]), 'uuid[]')).toEqual([]);
+    for (const bad of [
+      '2f1c7a528a0e4a559c1a3a0f4e2b9d11',
+      '{2f1c7a52-8a0e-4a55-9c1a-3a0f4e2b9d11}',
+      '2f1c7a52-8a0e-4a55-9c1a-3a0f4e2b9d1g',
+      '2f1c7a52-8a0e-4a55_9c1a-3a0f4e2b9d11',
+      '2f1c7a52-8a0e-4a55-9c1a-3a0f4e2b9d1é',
+      '',
+    ]) {
+      expect(() => binaryUuidArray([bad])).toThrow(RangeError);
+    }
+  });
+
+  it('binary date arrays: the same day as PostgreSQL reads from the text, across eras, leap days and the epoch; impossible dates refused', async () => {
+    const days = [
+      '2000-01-01',
+      '1999-12-31',
+      '1970-01-01',
+      '1890-01-01',
+      '1984-02-29',
+      '2000-02-29',
+      '1900-02-28',
+      '1900-03-01',
+      '2026-12-03',
+      '0001-01-01',
+      '9999-12-31',
+    ];
+    expect(await roundTrip(binaryDateArray(days), 'date[]::text[]')).toEqual(days);
+    expect(await roundTrip(binaryDateArray([]), 'date[]')).toEqual([]);
+    for (const bad of [
+      '1900-02-29',
+      '2023-02-29',
+      '2024-04-31',
+      '2024-13-01',
+      '2024-00-10',
+      '2024-01-00',
+      '0000-01-01',
+      '2024-1-01',
+      '20240101',
+      '2024/01/01',
+      '2024-01-01T00:00:00Z',
+      '',
+    ]) {
+      expect(() => binaryDateArray([bad])).toThrow(RangeError);
+    }
   });
 
   it('numbers, uuids, dates and booleans', async () => {

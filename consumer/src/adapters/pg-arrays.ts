@@ -1,11 +1,14 @@
 /**
- * PostgreSQL array literals for the batch statements' `unnest($n::type[])` parameters, built in
- * one pass per column. node-postgres serializes a JS array element by element through generic
- * type checks and two regular expressions per string: a fifth of the consumer's CPU on small
- * records (measured with --cpu-prof). The text form PostgreSQL parses is the same.
+ * Array parameters for the batch statements' `unnest($n::type[])`, built in one pass per column.
+ * node-postgres serializes a JS array element by element through generic type checks and two
+ * regular expressions per string: a fifth of the consumer's CPU on small records (measured with
+ * --cpu-prof). The hot columns go in PostgreSQL's binary array format (uuid, date, text, bytea,
+ * int8, float8): nothing to escape here, nothing for PostgreSQL to parse (its text array parser
+ * cost 2.6 µs a row for a uuid, uuid, text, date, text row against 0.9 in binary, measured on
+ * 3,000-row arrays). The text forms remain for small, rare columns.
  *
- * Numbers, UUIDs and ISO dates need no quoting (callers pass only validated values); text and
- * bytea elements are always quoted, with `"` and `\` escaped; null becomes NULL.
+ * Text form: numbers, UUIDs and ISO dates need no quoting (callers pass only validated values);
+ * text elements are always quoted, with `"` and `\` escaped; null becomes NULL.
  */
 
 type Nullable<T> = T | null | undefined;
@@ -33,15 +36,8 @@ export function textArray(values: readonly Nullable<string>[]): string {
   return `${out}}`;
 }
 
-/** bytea[] in hex form from hex strings already computed (identity keys): each element `"\\x…"`. */
-export function hexByteaArray(hex: readonly string[]): string {
-  let out = '{';
-  for (let i = 0; i < hex.length; i++) out += `${i === 0 ? '' : ','}"\\\\x${hex[i]}"`;
-  return `${out}}`;
-}
-
 /** Type OIDs of the array elements sent in binary form (pg_type.oid, fixed by PostgreSQL). */
-const OID = { bytea: 17, int8: 20, text: 25, float8: 701 } as const;
+const OID = { bytea: 17, int8: 20, text: 25, float8: 701, date: 1082, uuid: 2950 } as const;
 
 /**
  * A one-dimensional array in PostgreSQL's binary format (array_send/array_recv): the element
@@ -80,12 +76,108 @@ function writeHeader(b: Buffer, elementOid: number, n: number, hasNulls: boolean
   b.writeInt32BE(1, 16); // its lower bound
 }
 
-/** text[] in binary form, for `$n::text[]`: each string as its UTF-8 bytes. */
+/**
+ * text[] in binary form, for `$n::text[]`: each string's UTF-8 bytes, encoded straight into the
+ * one buffer sent (no buffer per element, no concatenation: for a 20 KB payload, one copy less).
+ */
 export function binaryTextArray(values: readonly Nullable<string>[]): Buffer {
-  return binaryArray(
-    OID.text,
-    values.map((v) => (v === null || v === undefined ? null : Buffer.from(v, 'utf8'))),
-  );
+  const n = values.length;
+  const bytes = new Array<number>(n);
+  let size = headerBytes(n) + 4 * n;
+  let hasNulls = false;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) hasNulls = true;
+    else size += bytes[i] = Buffer.byteLength(v, 'utf8');
+  }
+  const b = Buffer.allocUnsafe(size);
+  writeHeader(b, OID.text, n, hasNulls);
+  let at = headerBytes(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      b.writeInt32BE(-1, at);
+      at += 4;
+      continue;
+    }
+    b.writeInt32BE(bytes[i]!, at);
+    at += 4 + b.write(v, at + 4, 'utf8');
+  }
+  return b;
+}
+
+/** Value of each ASCII hex digit, -1 for any other character. */
+const HEX_DIGIT = Int8Array.from({ length: 128 }, (_, c) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1));
+/** Where each of a canonical UUID's 16 bytes starts in its text (two hex digits each; dashes at 8, 13, 18, 23). */
+const UUID_BYTE_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34] as const;
+
+/**
+ * uuid[] in binary form, for `$n::uuid[]`: 16 bytes an element instead of 36 characters that
+ * PostgreSQL parses. Only the canonical 8-4-4-4-12 hex form (either case) is accepted: callers pass
+ * validated record IDs and the patient IDs PostgreSQL returned; anything else is a RangeError.
+ */
+export function binaryUuidArray(values: readonly string[]): Buffer {
+  const n = values.length;
+  let at = headerBytes(n);
+  const b = Buffer.allocUnsafe(at + n * 20);
+  writeHeader(b, OID.uuid, n, false);
+  for (const v of values) {
+    if (v.length !== 36 || v[8] !== '-' || v[13] !== '-' || v[18] !== '-' || v[23] !== '-') throw new RangeError('uuid array element is not a canonical UUID');
+    b.writeInt32BE(16, at);
+    at += 4;
+    for (const i of UUID_BYTE_AT) {
+      const hi = HEX_DIGIT[v.charCodeAt(i)] ?? -1;
+      const lo = HEX_DIGIT[v.charCodeAt(i + 1)] ?? -1;
+      if (hi < 0 || lo < 0) throw new RangeError('uuid array element is not a canonical UUID');
+      b[at++] = (hi << 4) | lo;
+    }
+  }
+  return b;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+const DAYS_1970_TO_2000 = 10957;
+const digitsAt = (v: string, from: number, count: number): number => {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+};
+const daysInMonth = (y: number, m: number): number =>
+  m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+
+/**
+ * date[] in binary form, for `$n::date[]`: PostgreSQL's days since 2000-01-01 (4 bytes) instead
+ * of text it parses. Only calendar dates `YYYY-MM-DD` (years 0001–9999) are accepted, as the
+ * record decoder already checked; anything else is a RangeError, not a silently shifted day.
+ */
+export function binaryDateArray(values: readonly string[]): Buffer {
+  const n = values.length;
+  let at = headerBytes(n);
+  const b = Buffer.allocUnsafe(at + n * 8);
+  writeHeader(b, OID.date, n, false);
+  for (const v of values) {
+    const y = digitsAt(v, 0, 4);
+    const m = digitsAt(v, 5, 2);
+    const d = digitsAt(v, 8, 2);
+    if (v.length !== 10 || v[4] !== '-' || v[7] !== '-' || y < 1 || m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) {
+      throw new RangeError('date array element is not a calendar date YYYY-MM-DD');
+    }
+    b.writeInt32BE(4, at);
+    b.writeInt32BE(daysFromCivil(y, m, d) - DAYS_1970_TO_2000, at + 4);
+    at += 8;
+  }
+  return b;
 }
 
 /** bytea[] in binary form, for `$n::bytea[]`. */

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { IngestError } from '@clinical-ingest/intake-core';
-import { binaryByteaArray, binaryFloat8Array, binaryInt8Array, binaryTextArray, boolArray, hexByteaArray, plainArray, textArray } from './pg-arrays.js';
+import { binaryByteaArray, binaryDateArray, binaryFloat8Array, binaryInt8Array, binaryTextArray, binaryUuidArray, boolArray, textArray } from './pg-arrays.js';
 import {
   FencedError,
   type BatchCommit,
@@ -176,23 +176,23 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       b.publishedThrough,
       b.expectedNext,
       binaryInt8Array(a.map((x) => x.offset)),
-      plainArray(a.map((x) => x.record.recordId)),
-      plainArray(a.map((x) => x.patientId)),
+      binaryUuidArray(a.map((x) => x.record.recordId)),
+      binaryUuidArray(a.map((x) => x.patientId)),
       binaryFloat8Array(a.map((x) => x.record.eventTimeMs)),
       binaryFloat8Array(a.map((x) => x.producedAtMs)),
-      textArray(a.map((x) => x.record.name)),
-      plainArray(a.map((x) => x.record.dateOfBirth)),
-      textArray(a.map((x) => x.record.favoriteColor)),
+      binaryTextArray(a.map((x) => x.record.name)),
+      binaryDateArray(a.map((x) => x.record.dateOfBirth)),
+      binaryTextArray(a.map((x) => x.record.favoriteColor)),
       binaryTextArray(a.map((x) => x.record.payload)),
       binaryInt8Array(rj.map((x) => x.offset)),
       textArray(rj.map((x) => x.reason)),
       binaryByteaArray(rj.map((x) => x.key)),
       binaryByteaArray(rj.map((x) => x.value)),
       binaryFloat8Array(rj.map((x) => x.producedAtMs)),
-      plainArray(n.map((x) => x.patientId)),
-      textArray(n.map((x) => x.record.name)),
-      plainArray(n.map((x) => x.record.dateOfBirth)),
-      textArray(n.map((x) => x.record.favoriteColor)),
+      binaryUuidArray(n.map((x) => x.patientId)),
+      binaryTextArray(n.map((x) => x.record.name)),
+      binaryDateArray(n.map((x) => x.record.dateOfBirth)),
+      binaryTextArray(n.map((x) => x.record.favoriteColor)),
       binaryFloat8Array(n.map((x) => x.record.eventTimeMs)),
       binaryInt8Array(n.map((x) => x.offset)),
       boolArray(n.map((x) => trustNew && x.newIdentity)),
@@ -231,9 +231,9 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
     };
     type Keyed = (typeof wanted)[number];
     const columns = (todo: readonly Keyed[]) => [
-      hexByteaArray(todo.map((x) => x.hex)),
-      textArray(todo.map((x) => x.w.identity.nameNorm)),
-      plainArray(todo.map((x) => x.w.identity.dateOfBirth)),
+      binaryByteaArray(todo.map((x) => x.w.key)),
+      binaryTextArray(todo.map((x) => x.w.identity.nameNorm)),
+      binaryDateArray(todo.map((x) => x.w.identity.dateOfBirth)),
     ];
     if (this.#conflictingResolves === 0) {
       try {
@@ -253,7 +253,7 @@ export class PgMasterStore implements MasterStore, IdentityStore, PublicProjecti
       // Not created: stored already (or just now, by a transaction the claim waited for).
       const taken = missing();
       if (taken.length === 0) break;
-      const lookup = [hexByteaArray(taken.map((x) => x.hex))];
+      const lookup = [binaryByteaArray(taken.map((x) => x.w.key))];
       take((await this.#query<{ id_key: Buffer; patient_id: string }>('lookup_identities', LOOKUP_IDENTITIES, lookup)).rows, false);
     }
     if (ids.size < wanted.length) throw new IngestError('IDENTITY_UNRESOLVED', `${wanted.length - ids.size} identities left unresolved`, { retriable: true });

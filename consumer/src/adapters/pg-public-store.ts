@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { PublicItem, PublicStore } from '../ports.js';
-import { plainArray, textArray } from './pg-arrays.js';
+import { binaryTextArray, binaryUuidArray, plainArray } from './pg-arrays.js';
 import { byPatient, dbError, UNIQUE_VIOLATION } from './pg-master-store.js';
 
 const UPSERT = `
@@ -39,8 +39,8 @@ export class PgPublicStore implements PublicStore {
   async put(items: readonly PublicItem[]): Promise<void> {
     if (items.length === 0) return;
     const columns = (xs: readonly PublicItem[]) => [
-      plainArray(xs.map((i) => i.patientId)),
-      textArray(xs.map((i) => i.favoriteColor)),
+      binaryUuidArray(xs.map((i) => i.patientId)),
+      binaryTextArray(xs.map((i) => i.favoriteColor)),
       plainArray(xs.map((i) => i.rev)),
     ];
     // In patient order: the primary key takes its keys left to right (a fifth cheaper, measured).
