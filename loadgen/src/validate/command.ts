@@ -22,7 +22,9 @@ export const VALIDATE_USAGE = `Usage: intake-loadgen validate [--count N] [--see
 
 Produces N fresh records (default 1000000), waits until the public store holds every patient,
 checks the master against what was sent (--rate paces the producer, records/s; default unlimited) and the public store against the master, and prints
-PASS or FAIL against the seed's criteria (exit code 0 or 1).
+PASS or FAIL against the seed's criteria (exit code 0 or 1). Run it alone: records another
+producer sends meanwhile (a second validation, make bench) change the stores under the comparison,
+which then reports differences and unknown patients that are not the pipeline's.
 
 --rate carried first measures what the running pipeline carries on this machine (20,000 records
 as fast as they go), then paces the run at 70 % of it, with at most 50 s of records: for a public
