@@ -59,6 +59,21 @@ describe('identity store', () => {
     }
   });
 
+  it('gives each new identity a random version-4 UUID of its own, on the plain and on the conflict-checking path', async () => {
+    const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const plain = await new PgMasterStore(platform.app).resolve(Array.from({ length: 50 }, () => toResolve(uniquePerson())));
+    // A known identity among new ones: the plain insert fails and the claim creates the rest.
+    const known = toResolve(uniquePerson());
+    await platform.master.resolve([known]);
+    const claimed = await new PgMasterStore(platform.app).resolve([known, ...Array.from({ length: 50 }, () => toResolve(uniquePerson()))]);
+    for (const r of [plain, claimed]) {
+      const created = [...r.created].map((k) => r.ids.get(k)!);
+      expect(created).toHaveLength(50);
+      for (const id of created) expect(id).toMatch(v4);
+      expect(new Set(created).size).toBe(50);
+    }
+  });
+
   it('returns the stored ID of known identities mixed with new ones (a flushed cache), creating only the new', async () => {
     const known = Array.from({ length: 20 }, () => toResolve(uniquePerson()));
     const first = await platform.master.resolve(known);
