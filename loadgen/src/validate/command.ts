@@ -23,8 +23,9 @@ export const VALIDATE_USAGE = `Usage: intake-loadgen validate [--count N] [--see
 Produces N fresh records (default 1000000), waits until the public store holds every patient,
 checks the master against what was sent (--rate paces the producer, records/s; default unlimited) and the public store against the master, and prints
 PASS or FAIL against the seed's criteria (exit code 0 or 1). Run it alone: records another
-producer sends meanwhile (a second validation, make bench) change the stores under the comparison,
-which then reports differences and unknown patients that are not the pipeline's.
+producer sends meanwhile (make bench) change the stores under the comparison, which then reports
+differences and unknown patients that are not the pipeline's. A second validation against the
+same master store is refused (exit code 2).
 
 --rate carried first measures what the running pipeline carries on this machine (20,000 records
 as fast as they go), then paces the run at 70 % of it, with at most 50 s of records: for a public
@@ -104,7 +105,16 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
       ...(progress ? {} : { progress: false }),
       ...(pace === undefined ? {} : { rate: pace }),
     });
+  let lock: pg.PoolClient | undefined;
   try {
+    // One validation at a time against a master store: another one's records would change the
+    // stores under this one's comparison. The lock is the session's: it goes with the connection.
+    lock = await master.connect();
+    const free = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('intake-validate')) AS ok");
+    if (free.rows[0]?.ok !== true) {
+      process.stderr.write('intake-validate: another validation is running against this master store; run one at a time\n');
+      return 2;
+    }
     if (carried) {
       const probe = await probeCarriedRate({
         metricsUrls: cfg.consumerMetricsUrls,
@@ -142,6 +152,7 @@ export async function validateCommand(args: readonly string[]): Promise<number> 
     process.stdout.write(`  report: ${file}\n`);
     return report.pass ? 0 : 1;
   } finally {
+    lock?.release(true);
     await store.close();
     await master.end().catch(() => {});
   }
